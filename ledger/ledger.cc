@@ -1,0 +1,2 @@
+// Placeholder: see ledger/ledger.h.
+#include "ledger/ledger.h"
