@@ -58,7 +58,9 @@ class [[nodiscard]] Status {
   bool ok_ = true;
 };
 
-inline Error make_error(ErrorCode code, std::string detail) { return Error{code, std::move(detail)}; }
+inline Error make_error(ErrorCode code, std::string detail) {
+  return Error{code, std::move(detail)};
+}
 
 // Result<T> is shaped like std::expected<T, Error>.
 template <typename T>
@@ -110,7 +112,8 @@ class [[nodiscard]] Result {
 #define ENCORE_RETURN_IF_ERROR(expr)                                  \
   do {                                                                \
     auto encore_status_ = (expr);                                     \
-    if (!encore_status_) return ::encore::Status(std::move(encore_status_).error()); \
+    if (!encore_status_)                                              \
+      return ::encore::Status(std::move(encore_status_).error());     \
   } while (false)
 
 // ENCORE_ASSIGN_OR_RETURN(auto x, f()): binds the value or returns the error.

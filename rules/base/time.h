@@ -22,7 +22,9 @@ struct Timestamp {
     return micros >= 0 ? micros / micros_per_second
                        : -((-micros + micros_per_second - 1) / micros_per_second);
   }
-  constexpr Timestamp plus_seconds(std::int64_t s) const { return {micros + s * micros_per_second}; }
+  constexpr Timestamp plus_seconds(std::int64_t s) const {
+    return {micros + s * micros_per_second};
+  }
   constexpr Timestamp plus_days(std::int64_t d) const { return {micros + d * micros_per_day}; }
   friend constexpr auto operator<=>(Timestamp, Timestamp) = default;
 };
