@@ -45,4 +45,24 @@ inline constexpr std::int64_t offer_priority_max = 1'000'000'000;
 // 64 KiB by default; 1 MiB is generous for a hand-made file.
 inline constexpr std::size_t input_file_bytes_max = 1 << 20;
 
+// ---- Expressions (rules/internal/expr*) -----------------------------------------
+
+// One `when`/`award`/`eligible` text: the longest real condition is a few hundred bytes;
+// 4 KiB keeps compile time and the compiled node array (< 2,048 nodes) small.
+inline constexpr std::size_t expression_bytes_max = 4'096;
+// Nesting of parentheses, calls, lists and unary operators: the parser recurses once per
+// level; 64 is far beyond what a person writes and bounds the parser's stack.
+inline constexpr int expression_nesting_max = 64;
+// Depth of the compiled tree, which evaluation walks recursively: a chain `a || b || ...`
+// adds one level per operand. 256 allows long chains yet bounds evaluation's stack
+// (about 100 bytes a level).
+inline constexpr int expression_tree_depth_max = 256;
+// Steps of one evaluation (a node visited or a list element iterated): the 20-offer
+// benchmark uses ~20 per offer; 10,000 lets a sum over a 1,000-item basket run, and
+// bounds a nested any(event.items, any(event.items, ...)) to ~10 µs.
+inline constexpr std::int64_t expression_steps_max = 10'000;
+// Values in one list literal (`['sat', 'sun']`): lists of SKUs or stores written by hand;
+// 1,000 is plenty and bounds the compiled constant (searched by bisection beyond 16).
+inline constexpr std::size_t expression_list_values_max = 1'000;
+
 }  // namespace encore::rules
