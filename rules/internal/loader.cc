@@ -258,14 +258,22 @@ class Loader {
   }
 
   std::optional<std::int64_t> read_int(const JsonValue& obj, std::string_view field,
-                                       std::int64_t min, std::int64_t max) {
+                                       std::int64_t min, std::int64_t max,
+                                       std::int64_t example) {
     const JsonValue* v = obj.find(field);
     if (!v) return std::nullopt;
     std::int64_t n = 0;
     if (v->kind == JsonKind::string) {
-      error(v->pos, quote(field) + " must be a whole number without quotes, like \"" +
-                        std::string(field) + "\": " + std::to_string(std::max<std::int64_t>(
-                                                          min, std::min<std::int64_t>(max, 30))));
+      JsonValue as_number;
+      as_number.kind = JsonKind::number;
+      as_number.text = v->text;
+      if (json_integer(as_number, n)) {
+        error(v->pos, quote(field) + " must be a whole number without quotes: write " +
+                          v->text + ", not \"" + v->text + "\"");
+      } else {
+        error(v->pos, quote(field) + " must be a whole number, like " + std::to_string(example) +
+                          ", not text in quotes");
+      }
       return std::nullopt;
     }
     if (v->kind != JsonKind::number) {
@@ -296,7 +304,8 @@ class Loader {
 
   // A decimal from text in quotes or a number, parsed exactly from what is written.
   std::optional<Decimal> read_decimal(const JsonValue& obj, std::string_view field,
-                                      Decimal min_exclusive, Decimal max, std::string_view example) {
+                                      Decimal min_exclusive, Decimal max,
+                                      std::string_view example) {
     const JsonValue* v = obj.find(field);
     if (!v) return std::nullopt;
     if (v->kind != JsonKind::string && v->kind != JsonKind::number) {
@@ -325,6 +334,12 @@ class Loader {
       return std::nullopt;
     }
     auto t = parse_rfc3339(v->text);
+    if (!t && parse_civil_date(v->text).has_value()) {
+      error(v->pos, quote(field) + " needs a time of day as well as the date, like \"" +
+                        v->text + "T00:00:00Z\" (Z is UTC; write -05:00 instead of Z for "
+                        "midnight five hours behind UTC)");
+      return std::nullopt;
+    }
     if (!t) {
       error(v->pos, quote(field) + ": " + t.error().detail);
       return std::nullopt;
@@ -348,6 +363,18 @@ class Loader {
       return date::locate_zone(name);
     } catch (const std::exception&) {  // date's only way to say "no such zone"
       return nullptr;
+    }
+  }
+
+  // The closest IANA zone name, for "did you mean"; empty when none is close.
+  static std::string closest_zone(const std::string& name) {
+    std::vector<std::string_view> names;
+    try {
+      const auto& db = date::get_tzdb();
+      for (const auto& z : db.zones) names.push_back(z.name());
+      return closest_word(name, names);
+    } catch (const std::exception&) {  // no tz database: no suggestion
+      return {};
     }
   }
 
@@ -382,7 +409,7 @@ class Loader {
     }
     if (const JsonValue* be = read_object(v, "base_earn", "{\"points\": 1, \"per\": \"1.00\"}")) {
       check_keys(*be, kBaseEarnKeys, "`base_earn`");
-      if (auto pts = read_int(*be, "points", 0, base_points_max)) p.base_points = *pts;
+      if (auto pts = read_int(*be, "points", 0, base_points_max, 1)) p.base_points = *pts;
       else if (!be->find("points")) missing(*be, "`base_earn`", "points", "\"points\": 1");
       auto per_max = Decimal::from_integer(1'000'000'000);
       if (auto per = read_decimal(*be, "per", Decimal{}, *per_max, "\"1.00\"")) p.base_per = *per;
@@ -397,12 +424,12 @@ class Loader {
       else error(v.find("rounding")->pos, "`rounding` must be \"floor\", \"round\" or \"ceil\", "
                                           "not \"" + r->substr(0, 40) + "\"");
     }
-    if (auto d = read_int(v, "pending_days", 0, rule_days_max)) p.pending_days = *d;
-    if (auto d = read_int(v, "max_backdate_days", 0, rule_days_max)) p.max_backdate_days = *d;
+    if (auto d = read_int(v, "pending_days", 0, rule_days_max, 14)) p.pending_days = *d;
+    if (auto d = read_int(v, "max_backdate_days", 0, rule_days_max, 7)) p.max_backdate_days = *d;
     if (const JsonValue* ex = read_object(v, "expiry", "{\"policy\": \"fixed\", \"days\": 365}")) {
       check_keys(*ex, kExpiryKeys, "`expiry`");
       auto policy = read_string(*ex, "policy");
-      auto days = read_int(*ex, "days", 1, rule_days_max);
+      auto days = read_int(*ex, "days", 1, rule_days_max, 365);
       if (policy) {
         if (*policy == "none") {
           p.expiry_policy = ExpiryPolicy::none;
@@ -424,9 +451,14 @@ class Loader {
     if (auto tz = read_string(v, "timezone")) {
       const date::time_zone* zone = tz->empty() ? nullptr : locate(*tz);
       if (!zone) {
-        std::string msg = "unknown time zone \"" + tz->substr(0, 60) +
-                          "\"; use an IANA name such as \"UTC\", \"Europe/Paris\" or "
-                          "\"America/New_York\"";
+        std::string msg = "unknown time zone \"" + tz->substr(0, 60) + "\"";
+        std::string guess = closest_zone(*tz);
+        if (!guess.empty()) {
+          msg += "; did you mean \"" + guess + "\"?";
+        } else {
+          msg += "; use an IANA name such as \"UTC\", \"Europe/Paris\" or "
+                 "\"America/New_York\"";
+        }
         error(v.find("timezone")->pos, msg);
       } else {
         p.timezone = *tz;
@@ -441,7 +473,7 @@ class Loader {
     if (v.kind != JsonKind::object) return wrong_kind(v, "tiers", "an object { ... }");
     check_keys(v, kTiersKeys, "`tiers`");
     Tiers tiers;
-    if (auto w = read_int(v, "window_days", 1, rule_days_max)) tiers.window_days = *w;
+    if (auto w = read_int(v, "window_days", 1, rule_days_max, 365)) tiers.window_days = *w;
     const JsonValue* levels = v.find("levels");
     if (!levels) {
       missing(v, "`tiers`", "levels", "\"levels\": [{\"id\": \"fan\", \"threshold\": 0}]");
@@ -475,7 +507,7 @@ class Loader {
         } else if (!lv.find("id")) {
           missing(lv, "this tier level", "id", "\"id\": \"superfan\"");
         }
-        if (auto t = read_int(lv, "threshold", 0, points_max)) {
+        if (auto t = read_int(lv, "threshold", 0, points_max, 5000)) {
           if (previous && *t <= *previous) {
             error(lv.find("threshold")->pos,
                   "tier thresholds must go up from one level to the next: " + std::to_string(*t) +
@@ -600,14 +632,14 @@ class Loader {
     if (const JsonValue* lim =
             read_object(o, "limit", "{\"per_member\": 1, \"period_days\": 30}")) {
       check_keys(*lim, kLimitKeys, "`limit`");
-      offer.limit_per_member = read_int(*lim, "per_member", 1, 1'000'000'000);
-      offer.limit_period_days = read_int(*lim, "period_days", 1, rule_days_max);
+      offer.limit_per_member = read_int(*lim, "per_member", 1, 1'000'000'000, 1);
+      offer.limit_period_days = read_int(*lim, "period_days", 1, rule_days_max, 30);
       if (!lim->find("per_member")) {
         missing(*lim, "`limit`", "per_member", "\"per_member\": 1 (uses per member)");
       }
     }
-    offer.budget = read_int(o, "budget", 1, points_max);
-    if (auto p = read_int(o, "priority", -offer_priority_max, offer_priority_max)) {
+    offer.budget = read_int(o, "budget", 1, points_max, 100000);
+    if (auto p = read_int(o, "priority", -offer_priority_max, offer_priority_max, 10)) {
       offer.priority = *p;
     }
     if (auto x = read_bool(o, "exclusive")) offer.exclusive = *x;

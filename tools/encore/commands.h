@@ -1,0 +1,12 @@
+// The subcommands of the `encore` CLI: each file cmd_<name>.cc adds its own to the app.
+// A command's callback stores its exit status in `exit_code` (0 = success).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace encore::cli {
+
+// `encore rules check|explain` (cmd_rules.cc).
+void add_rules_commands(CLI::App& app, int& exit_code);
+
+}  // namespace encore::cli
