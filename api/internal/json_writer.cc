@@ -1,0 +1,116 @@
+// The streaming JSON writer: escaping per RFC 8259 (quote, backslash, control characters).
+#include "api/internal/json_writer.h"
+
+#include <charconv>
+
+#include "rules/base/assert.h"
+
+namespace encore::api::internal {
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending run of plain bytes
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default: {
+        const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        out.append(esc, sizeof esc);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  const std::uint64_t bit = std::uint64_t{1} << depth_;
+  if (need_comma_ & bit) out_.push_back(',');
+  need_comma_ |= bit;
+}
+
+void JsonWriter::push(char c) {
+  before_value();
+  out_.push_back(c);
+  ++depth_;
+  ENCORE_ASSERT(depth_ < 64);
+  need_comma_ &= ~(std::uint64_t{1} << depth_);
+}
+
+void JsonWriter::pop(char c) {
+  ENCORE_ASSERT(depth_ > 0);
+  --depth_;
+  out_.push_back(c);
+}
+
+JsonWriter& JsonWriter::begin_object() { push('{'); return *this; }
+JsonWriter& JsonWriter::end_object() { pop('}'); return *this; }
+JsonWriter& JsonWriter::begin_array() { push('['); return *this; }
+JsonWriter& JsonWriter::end_array() { pop(']'); return *this; }
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  before_value();
+  append_json_string(out_, k);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::string(std::string_view s) {
+  before_value();
+  append_json_string(out_, s);
+  return *this;
+}
+
+JsonWriter& JsonWriter::integer(std::int64_t v) {
+  before_value();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::uinteger(std::uint64_t v) {
+  before_value();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::boolean(bool v) {
+  before_value();
+  out_.append(v ? "true" : "false");
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_.append("null");
+  return *this;
+}
+
+JsonWriter& JsonWriter::decimal(Decimal d) { return string(d.to_string()); }
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  out_.append(json);
+  return *this;
+}
+
+}  // namespace encore::api::internal

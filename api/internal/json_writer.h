@@ -1,0 +1,61 @@
+// A small streaming JSON writer (api/internal): appends to a std::string, escapes every
+// string it is given, and places commas itself. Responses are never built by pasting
+// user data into JSON text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "rules/base/decimal.h"
+
+namespace encore::api::internal {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  JsonWriter& begin_object();
+  JsonWriter& end_object();
+  JsonWriter& begin_array();
+  JsonWriter& end_array();
+  JsonWriter& key(std::string_view k);
+  JsonWriter& string(std::string_view s);
+  JsonWriter& integer(std::int64_t v);
+  JsonWriter& uinteger(std::uint64_t v);
+  JsonWriter& boolean(bool v);
+  JsonWriter& null();
+  // A decimal as a JSON string with minimal digits ("59.9").
+  JsonWriter& decimal(Decimal d);
+  // Text that is already valid JSON (a stored response body, a nested document).
+  JsonWriter& raw(std::string_view json);
+
+  // key + value shorthands.
+  JsonWriter& field(std::string_view k, std::string_view v) { return key(k).string(v); }
+  JsonWriter& field(std::string_view k, const char* v) { return key(k).string(v); }
+  JsonWriter& field(std::string_view k, const std::string& v) { return key(k).string(v); }
+  JsonWriter& field(std::string_view k, std::int64_t v) { return key(k).integer(v); }
+  JsonWriter& field(std::string_view k, bool v) { return key(k).boolean(v); }
+  // "" is written as null (optional text fields of entries).
+  JsonWriter& field_or_null(std::string_view k, std::string_view v) {
+    key(k);
+    return v.empty() ? null() : string(v);
+  }
+
+  std::string& out() { return out_; }
+
+ private:
+  void before_value();
+  void push(char c);
+  void pop(char c);
+
+  std::string& out_;
+  std::uint64_t need_comma_ = 0;  // one bit per nesting level
+  int depth_ = 0;
+  bool after_key_ = false;
+};
+
+// Appends s as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace encore::api::internal

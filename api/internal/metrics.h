@@ -1,0 +1,76 @@
+// Server metrics (api/internal) in Prometheus text format: requests by route and status,
+// latency histograms, open connections, and hooks the ledger feeds (writer queue depth,
+// group-commit batch sizes, fsync latency, rule-set version). Lock-free on the hot path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/internal/router.h"
+
+namespace encore::api::internal {
+
+// A cumulative histogram with fixed upper bounds (the last bucket is +Inf).
+template <std::size_t N>
+struct Histogram {
+  std::array<std::atomic<std::uint64_t>, N + 1> buckets{};
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sum{0};
+  void observe(const std::array<std::uint64_t, N>& bounds, std::uint64_t v) {
+    std::size_t i = 0;
+    while (i < N && v > bounds[i]) ++i;
+    buckets[i].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    sum.fetch_add(v, std::memory_order_relaxed);
+  }
+};
+
+class Metrics {
+ public:
+  static constexpr std::size_t status_slots = 14;  // 13 known statuses + other
+  static constexpr std::size_t route_slots = route_count + 1;  // + unmatched
+  static constexpr std::size_t latency_buckets = 12;
+  static constexpr std::size_t batch_buckets = 11;
+  static constexpr std::size_t fsync_buckets = 12;
+
+  // route_index: RouteId or -1.
+  void observe_request(int route_index, int status, std::uint64_t micros);
+  void connection_opened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+  std::int64_t open_connections() const {
+    return open_connections_.load(std::memory_order_relaxed);
+  }
+
+  // Hooks for the ledger (thread-safe).
+  void set_writer_queue_depth(std::int64_t depth) {
+    writer_queue_depth_.store(depth, std::memory_order_relaxed);
+  }
+  void observe_batch(std::uint64_t commands);
+  void observe_fsync_micros(std::uint64_t micros);
+  void set_rule_set_version(std::string version);
+  // Runs at each scrape; appends more Prometheus text (e.g. gauges read from the ledger).
+  void add_collector(std::function<void(std::string&)> collector);
+
+  std::string render() const;
+
+ private:
+  struct RouteStats {
+    std::array<std::atomic<std::uint64_t>, status_slots> by_status{};
+    Histogram<latency_buckets> latency;
+  };
+  std::array<RouteStats, route_slots> routes_{};
+  std::atomic<std::int64_t> open_connections_{0};
+  std::atomic<std::int64_t> writer_queue_depth_{0};
+  Histogram<batch_buckets> batch_;
+  Histogram<fsync_buckets> fsync_;
+  mutable std::mutex mu_;  // guards the two below (rare writes, read at scrape)
+  std::string rule_set_version_;
+  std::vector<std::function<void(std::string&)>> collectors_;
+};
+
+}  // namespace encore::api::internal
