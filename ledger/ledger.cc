@@ -1,2 +1,1396 @@
-// Placeholder: see ledger/ledger.h.
+// The ledger (ledger/): open and load, the single writer with group commit, the
+// commands, and the reads served from the view published after each durable batch.
 #include "ledger/ledger.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "ledger/internal/codec.h"
+#include "ledger/internal/ledger_impl.h"
+#include "ledger/internal/state.h"
+#include "ledger/internal/store.h"
+#include "ledger/limits.h"
+
+namespace encore::ledger {
+
+using internal::Family;
+using internal::MemberState;
+
+namespace {
+
+constexpr std::string_view kMetaLastSeq = "last_seq";
+constexpr std::string_view kMetaChainHead = "chain_head";
+constexpr std::string_view kMetaClock = "clock";
+constexpr std::string_view kMetaRuleset = "ruleset";
+constexpr std::string_view kMetaRulesetLoadedAt = "ruleset_loaded_at";
+constexpr std::string_view kMetaSchema = "schema";
+constexpr std::string_view kSchemaVersion = "1";
+
+Error invalid(std::string detail) { return make_error(ErrorCode::invalid_request, detail); }
+
+Error member_not_found(std::string_view id) {
+  return make_error(ErrorCode::member_not_found, "no member with id '" + std::string(id) + "'");
+}
+
+bool valid_member_id(std::string_view id) {
+  if (id.empty() || id.size() > member_id_bytes_max) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_event_type(std::string_view type) {
+  if (type.empty() || type.size() > 32 || type[0] < 'a' || type[0] > 'z') return false;
+  for (char c : type) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+Status check_text(std::string_view field, std::string_view value) {
+  if (value.size() > entry_text_bytes_max) {
+    return invalid(std::string(field) + " is longer than " +
+                   std::to_string(entry_text_bytes_max) + " bytes");
+  }
+  return Status::ok();
+}
+
+Status check_positive_points(std::int64_t points) {
+  if (points <= 0) return invalid("points must be a whole number above 0");
+  if (points > points_max) return invalid("points must be at most 10^15");
+  return Status::ok();
+}
+
+std::int64_t floor_days(std::int64_t micros) {
+  std::int64_t d = micros / micros_per_day;
+  if (micros % micros_per_day < 0) --d;
+  return d;
+}
+
+rules::MemberView member_view(const MemberState& m, Timestamp event_time) {
+  rules::MemberView v;
+  v.id = m.profile.id;
+  v.tier = m.profile.tier;
+  v.points = m.available();
+  v.lifetime_points = m.lifetime_earned;
+  v.visits = m.visits;
+  v.days_since_last_purchase =
+      m.last_purchase_at
+          ? std::max<std::int64_t>(0, floor_days(event_time.micros - m.last_purchase_at->micros))
+          : -1;
+  v.enrolled_days =
+      std::max<std::int64_t>(0, floor_days(event_time.micros - m.profile.enrolled_at.micros));
+  v.birthday = m.profile.birthday;
+  v.attributes = m.profile.attributes;
+  return v;
+}
+
+// Offer usage read from a member's state and the offers' budgets.
+class StateUsage final : public rules::UsageSource {
+ public:
+  StateUsage(const rules::RuleSet& rules,
+             const std::map<std::string, std::int64_t, std::less<>>& budgets,
+             const MemberState* member)
+      : rules_(rules), budgets_(budgets), member_(member) {}
+  std::int64_t budget_used(std::size_t offer_index) const override {
+    auto it = budgets_.find(rules_.offers()[offer_index].id);
+    return it == budgets_.end() ? 0 : it->second;
+  }
+  std::int64_t member_uses_since(std::size_t offer_index, Timestamp since) const override {
+    if (member_ == nullptr) return 0;
+    auto it = member_->offer_uses.find(rules_.offers()[offer_index].id);
+    if (it == member_->offer_uses.end()) return 0;
+    return std::count_if(it->second.begin(), it->second.end(),
+                         [&](Timestamp t) { return t >= since; });
+  }
+
+ private:
+  const rules::RuleSet& rules_;
+  const std::map<std::string, std::int64_t, std::less<>>& budgets_;
+  const MemberState* member_;
+};
+
+std::string encode_rule_files(const std::vector<rules::RuleFile>& files) {
+  internal::Encoder e;
+  e.u8(1);
+  e.varint(files.size());
+  for (const auto& f : files) {
+    e.str(f.name);
+    e.str(f.content);
+  }
+  return e.take();
+}
+
+Result<std::vector<rules::RuleFile>> decode_rule_files(std::string_view value) {
+  internal::Decoder d(value);
+  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt rule set record");
+  std::vector<rules::RuleFile> files;
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    rules::RuleFile f;
+    f.name = d.str();
+    f.content = d.str();
+    files.push_back(std::move(f));
+  }
+  if (!d.done()) return make_error(ErrorCode::internal, "corrupt rule set record");
+  return files;
+}
+
+std::string encode_time(Timestamp t) {
+  internal::Encoder e;
+  e.svarint(t.micros);
+  return e.take();
+}
+
+Timestamp decode_time(std::string_view v) {
+  internal::Decoder d(v);
+  return Timestamp{d.svarint()};
+}
+
+std::string encode_idempotency(const Fingerprint& fp, std::int64_t created,
+                               const StoredResponse& r) {
+  internal::Encoder e;
+  e.u8(1);
+  e.raw(std::string_view(reinterpret_cast<const char*>(fp.data()), fp.size()));
+  e.svarint(created);
+  e.varint(static_cast<std::uint64_t>(r.status));
+  e.str(r.body);
+  return e.take();
+}
+
+Status decode_idempotency(std::string_view value, Fingerprint* fp, std::int64_t* created,
+                          StoredResponse* r) {
+  internal::Decoder d(value);
+  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt idempotency record");
+  std::string_view raw = d.raw(32);
+  if (d.ok()) std::copy(raw.begin(), raw.end(), reinterpret_cast<char*>(fp->data()));
+  *created = d.svarint();
+  r->status = static_cast<int>(d.varint());
+  r->body = d.str();
+  if (!d.done()) return make_error(ErrorCode::internal, "corrupt idempotency record");
+  return Status::ok();
+}
+
+std::string budget_key(std::string_view offer) { return "b" + std::string(offer); }
+std::string uses_key(std::string_view offer, std::string_view member) {
+  std::string k = "u";
+  k.append(offer);
+  k.push_back('\0');
+  k.append(member);
+  return k;
+}
+
+std::string idempotency_key(const IdempotencyRequest& r) {
+  std::string k = r.scope;
+  k.push_back('\0');
+  k.append(r.key);
+  return k;
+}
+
+}  // namespace
+
+std::string_view entry_kind_name(EntryKind kind) {
+  switch (kind) {
+    case EntryKind::accrual: return "accrual";
+    case EntryKind::redemption: return "redemption";
+    case EntryKind::reversal: return "reversal";
+    case EntryKind::adjustment: return "adjustment";
+    case EntryKind::expiry: return "expiry";
+    case EntryKind::capture: return "capture";
+    case EntryKind::hold: return "hold";
+    case EntryKind::hold_release: return "hold_release";
+    case EntryKind::vest: return "vest";
+    case EntryKind::tier_change: return "tier_change";
+    case EntryKind::enroll: return "enroll";
+  }
+  return "unknown";
+}
+
+std::string hash_hex(const Hash& hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (auto b : hash) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::string_view member_status_name(MemberStatus status) {
+  return status == MemberStatus::frozen ? "frozen" : "active";
+}
+
+std::string_view hold_status_name(HoldStatus status) {
+  switch (status) {
+    case HoldStatus::active: return "active";
+    case HoldStatus::captured: return "captured";
+    case HoldStatus::voided: return "voided";
+    case HoldStatus::expired: return "expired";
+  }
+  return "unknown";
+}
+
+// ---- Open and load ----------------------------------------------------------------
+
+Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
+  ENCORE_ASSERT(options_.clock != nullptr);
+  if (options_.queue_max == 0) options_.queue_max = writer_queue_max;
+  if (options_.batch_max == 0) options_.batch_max = writer_batch_max;
+  ENCORE_ASSIGN_OR_RETURN(store_, internal::Store::open(options_.data_dir,
+                                                         internal::OpenMode::read_write));
+  auto meta = [&](std::string_view key) { return store_->get(Family::meta, key); };
+  ENCORE_ASSIGN_OR_RETURN(auto last_seq, meta(kMetaLastSeq));
+  ENCORE_ASSIGN_OR_RETURN(auto head, meta(kMetaChainHead));
+  ENCORE_ASSIGN_OR_RETURN(auto clock, meta(kMetaClock));
+  ENCORE_ASSIGN_OR_RETURN(auto ruleset, meta(kMetaRuleset));
+  ENCORE_ASSIGN_OR_RETURN(auto loaded_at, meta(kMetaRulesetLoadedAt));
+  if (last_seq) state_.last_seq = internal::be64_value(*last_seq);
+  if (head && head->size() == 32) std::copy(head->begin(), head->end(), state_.chain_head.begin());
+  if (clock) state_.clock_max = decode_time(*clock);
+  if (loaded_at) rules_loaded_at_ = decode_time(*loaded_at);
+
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::rulesets, "", "", [&](auto k, auto) {
+    known_rulesets_.emplace(k);
+    return true;
+  }));
+  if (!rule_set) {
+    if (!ruleset) return invalid("the data dir has no rule set and none was given");
+    ENCORE_ASSIGN_OR_RETURN(auto stored, store_->get(Family::rulesets, *ruleset));
+    if (!stored) return make_error(ErrorCode::internal, "rule set " + *ruleset + " missing");
+    ENCORE_ASSIGN_OR_RETURN(auto files, decode_rule_files(*stored));
+    auto loaded = rules::load_files(std::move(files));
+    if (!loaded.rule_set) {
+      return make_error(ErrorCode::rules_invalid, "the stored rule set " + *ruleset +
+                                                      " does not load: " +
+                                                      loaded.errors.front().to_string());
+    }
+    rule_set = loaded.rule_set;
+  }
+  rules_ = rule_set;
+
+  // Members, lots, holds, offer usage, counters, idempotency index.
+  Status decode_status;
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::members, "", "", [&](auto k, auto v) {
+    MemberState m;
+    decode_status = internal::decode_member(v, &m);
+    if (!decode_status) return false;
+    m.profile.id = std::string(k);
+    state_.members.emplace(std::string(k), std::move(m));
+    return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(decode_status);
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::lots, "", "", [&](auto k, auto v) {
+    std::string_view member;
+    Seq seq = 0;
+    internal::Lot lot;
+    if (!internal::split_member_seq_key(k, &member, &seq)) {
+      decode_status = make_error(ErrorCode::internal, "corrupt lot key");
+      return false;
+    }
+    decode_status = internal::decode_lot(v, &lot);
+    if (!decode_status) return false;
+    auto it = state_.members.find(member);
+    if (it == state_.members.end()) {
+      decode_status = make_error(ErrorCode::internal, "lot of an unknown member");
+      return false;
+    }
+    it->second.lots.emplace(seq, lot);
+    return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(decode_status);
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::holds, "", "", [&](auto k, auto v) {
+    internal::HoldState h;
+    decode_status = internal::decode_hold(v, &h);
+    if (!decode_status) return false;
+    h.hold.id = std::string(k);
+    state_.holds.emplace(std::string(k), std::move(h));
+    return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(decode_status);
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::offers, "", "", [&](auto k, auto v) {
+    if (k.starts_with("b")) {
+      internal::Decoder d(v);
+      state_.budget_used[std::string(k.substr(1))] = d.svarint();
+    } else {
+      auto nul = k.find('\0');
+      if (nul == std::string_view::npos) return true;
+      std::string offer(k.substr(1, nul - 1));
+      auto it = state_.members.find(k.substr(nul + 1));
+      if (it == state_.members.end()) return true;
+      decode_status = internal::decode_uses(v, &it->second.offer_uses[offer]);
+      if (!decode_status) return false;
+    }
+    return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(decode_status);
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::counters, "", "", [&](auto k, auto v) {
+    internal::DayCounters c;
+    decode_status = internal::decode_counters(v, &c);
+    if (!decode_status) return false;
+    state_.days[static_cast<std::int64_t>(internal::be64_value(k))] = c;
+    return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(decode_status);
+  std::vector<std::pair<std::int64_t, std::string>> order;
+  ENCORE_RETURN_IF_ERROR(store_->scan(Family::idempotency, "", "", [&](auto k, auto v) {
+    IdempotencyIndex index;
+    StoredResponse r;
+    decode_status = decode_idempotency(v, &index.fingerprint, &index.created_micros, &r);
+    if (!decode_status) return false;
+    idempotency_.emplace(std::string(k), index);
+    order.emplace_back(index.created_micros, std::string(k));
+    return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(decode_status);
+  std::sort(order.begin(), order.end());
+  idempotency_order_.assign(order.begin(), order.end());
+
+  // Timers, and the invariants of what was loaded.
+  for (auto& [id, m] : state_.members) {
+    std::int64_t pending = 0;
+    std::int64_t lots_total = 0;
+    for (const auto& [seq, lot] : m.lots) {
+      state_.schedule_lot(id, seq, lot);
+      if (!lot.vested) pending += lot.remaining;
+      lots_total += lot.remaining + lot.held;
+    }
+    ENCORE_ASSERT(pending == m.pending);
+    ENCORE_ASSERT(lots_total - m.debt == m.total);
+    if (m.inactivity_expires) state_.inactivity_due.emplace(m.inactivity_expires->micros, id);
+    if (rules_->tiers() && !m.window.empty()) {
+      state_.tier_due.emplace(
+          (m.window.begin()->first + rules_->tiers()->window_days) * micros_per_day, id);
+    }
+  }
+  for (const auto& [id, h] : state_.holds) {
+    if (h.hold.status == HoldStatus::active) state_.hold_due.emplace(h.hold.expires_at.micros, id);
+  }
+  if (state_.last_seq > 0) {
+    ENCORE_ASSIGN_OR_RETURN(auto last, store_->get(Family::journal,
+                                                   internal::be64_key(state_.last_seq)));
+    if (!last) return make_error(ErrorCode::internal, "the journal lacks its last entry");
+    ENCORE_ASSIGN_OR_RETURN(auto entry, internal::decode_journal_value(*last));
+    ENCORE_ASSERT(entry.seq == state_.last_seq && entry.hash == state_.chain_head);
+  }
+
+  // The manual clock starts at the latest time reached; recorded time never goes back.
+  if (options_.manual_clock) options_.manual_clock->advance_to(state_.clock_max);
+  now_ = std::max(options_.clock->now(), state_.clock_max);
+
+  // Record the rule set if it is new (its own durable batch).
+  if (!ruleset || *ruleset != rules_->version() || !known_rulesets_.contains(rules_->version())) {
+    auto batch = store_->new_batch();
+    if (!known_rulesets_.contains(rules_->version())) {
+      batch.put(Family::rulesets, rules_->version(), encode_rule_files(rules_->files()));
+      known_rulesets_.insert(rules_->version());
+    }
+    rules_loaded_at_ = now_;
+    batch.put(Family::meta, kMetaRuleset, rules_->version());
+    batch.put(Family::meta, kMetaRulesetLoadedAt, encode_time(rules_loaded_at_));
+    batch.put(Family::meta, kMetaSchema, kSchemaVersion);
+    ENCORE_RETURN_IF_ERROR(store_->write_sync(batch));
+  }
+
+  // The first read view: everything.
+  for (const auto& [id, m] : state_.members) {
+    view_.members.emplace(id, std::make_shared<const MemberState>(m));
+  }
+  for (const auto& [id, h] : state_.holds) view_.holds.emplace(id, h.hold);
+  view_.budget_used = state_.budget_used;
+  view_.days = state_.days;
+  view_.rules = rules_;
+  view_.rules_loaded_at = rules_loaded_at_;
+  view_.last_seq = state_.last_seq;
+  view_.chain_head = state_.chain_head;
+  stats_.last_seq = state_.last_seq;
+  return Status::ok();
+}
+
+void LedgerImpl::start() {
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+void LedgerImpl::stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void LedgerImpl::submit(Pending pending) {
+  std::optional<Error> refused;
+  {
+    std::lock_guard lock(queue_mu_);
+    if (failed_.load()) {
+      refused = make_error(ErrorCode::unavailable, "the ledger stopped after a storage error");
+    } else if (stopping_) {
+      refused = make_error(ErrorCode::unavailable, "the ledger is shutting down");
+    } else if (queue_.size() >= options_.queue_max) {
+      refused = make_error(ErrorCode::unavailable, "the writer's queue is full; retry shortly");
+    } else {
+      queue_.push_back(std::move(pending));
+    }
+  }
+  if (refused) {
+    {
+      std::lock_guard lock(stats_mu_);
+      ++stats_.rejected_queue_full;
+    }
+    CommandOutcome out;
+    out.status = std::move(*refused);
+    if (pending.done) pending.done(std::move(out));
+    return;
+  }
+  queue_cv_.notify_one();
+}
+
+// ---- The writer ---------------------------------------------------------------------
+
+void LedgerImpl::writer_loop() {
+  std::vector<Pending> batch;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < options_.batch_max) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (failed_.load()) {
+      for (auto& p : batch) {
+        CommandOutcome out;
+        out.status = make_error(ErrorCode::unavailable, "the ledger stopped after a storage error");
+        if (p.done) p.done(std::move(out));
+      }
+    } else {
+      try {
+        process(batch);
+      } catch (const std::exception& e) {
+        // A bug or out of memory: stop taking writes rather than guess at the state.
+        failed_.store(true);
+        for (auto& p : batch) {
+          CommandOutcome out;
+          out.status = make_error(ErrorCode::unavailable,
+                                  std::string("the ledger stopped: ") + e.what());
+          if (p.done) p.done(std::move(out));
+        }
+      }
+    }
+    batch.clear();
+  }
+}
+
+void LedgerImpl::next_now() {
+  now_ = std::max({options_.clock->now(), state_.clock_max, now_});
+  state_.clock_max = now_;
+}
+
+void LedgerImpl::process(std::vector<Pending>& batch) {
+  batch_.emplace(store_->new_batch());
+  batch_entries_.clear();
+  batch_idempotency_.clear();
+  rules_changed_ = false;
+  std::vector<CommandOutcome> outcomes;
+  outcomes.reserve(batch.size());
+  for (auto& p : batch) outcomes.push_back(apply_command(p));
+  build_batch();
+  Status written = store_->write_sync(*batch_);
+  batch_.reset();
+  if (!written) {
+    failed_.store(true);
+    for (auto& p : batch) {
+      CommandOutcome out;
+      out.status = make_error(ErrorCode::unavailable, written.error().detail);
+      if (p.done) p.done(std::move(out));
+    }
+    return;
+  }
+  publish();
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.commands += batch.size();
+    stats_.batches += 1;
+    stats_.entries += batch_entries_.size();
+    stats_.last_seq = state_.last_seq;
+    std::size_t bucket = 0;
+    for (std::size_t n = batch.size(); n > 1 && bucket + 1 < stats_.batch_size_log2.size();
+         n >>= 1) {
+      ++bucket;
+    }
+    ++stats_.batch_size_log2[bucket];
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].done) batch[i].done(std::move(outcomes[i]));
+  }
+}
+
+CommandOutcome LedgerImpl::apply_command(Pending& p) {
+  next_now();
+  run_timers();
+  CommandOutcome out;
+  out.now = now_;
+  std::string idem_key;
+  if (p.idempotency) {
+    idem_key = idempotency_key(*p.idempotency);
+    const Fingerprint& fp = p.idempotency->fingerprint;
+    auto in_batch = batch_idempotency_.find(idem_key);
+    auto known = idempotency_.find(idem_key);
+    if (known != idempotency_.end()) {
+      if (known->second.fingerprint != fp) {
+        out.status = make_error(ErrorCode::idempotency_key_reused,
+                                "this Idempotency-Key was used for a different request");
+        return out;
+      }
+      if (in_batch != batch_idempotency_.end()) {
+        out.replayed = in_batch->second;
+        return out;
+      }
+      auto stored = store_->get(Family::idempotency, idem_key);
+      if (!stored || !stored->has_value()) {
+        out.status = make_error(ErrorCode::unavailable, "cannot read the idempotency record");
+        return out;
+      }
+      Fingerprint ignored{};
+      std::int64_t created = 0;
+      StoredResponse r;
+      Status s = decode_idempotency(**stored, &ignored, &created, &r);
+      if (!s) {
+        out.status = s;
+        return out;
+      }
+      out.replayed = std::move(r);
+      return out;
+    }
+  }
+  std::vector<Entry> entries;
+  collect_ = &entries;
+  Status s = std::visit([&](auto& c) { return on(c, out); }, p.command);
+  collect_ = nullptr;
+  out.status = std::move(s);
+  out.entries = std::move(entries);
+  out.now = now_;
+  if (p.idempotency) {
+    int http = out.status ? 200 : error_code_http_status(out.status.code());
+    if (out.status || http == 404 || http == 409) {
+      StoredResponse r;
+      if (p.idempotency->render) r = p.idempotency->render(out);
+      batch_->put(Family::idempotency, idem_key,
+                  encode_idempotency(p.idempotency->fingerprint, now_.micros, r));
+      idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros};
+      idempotency_order_.emplace_back(now_.micros, idem_key);
+      batch_idempotency_[idem_key] = std::move(r);
+    }
+  }
+  return out;
+}
+
+Entry LedgerImpl::make_entry(EntryKind kind, const std::string& member) const {
+  Entry e;
+  e.kind = kind;
+  e.member = member;
+  e.occurred_at = now_;
+  return e;
+}
+
+const Entry& LedgerImpl::emit(Entry e) {
+  e.seq = state_.last_seq + 1;
+  e.recorded_at = now_;
+  e.ruleset = rules_->version();
+  std::string encoding = internal::encode_entry(e);
+  e.hash = internal::chain_hash(state_.chain_head, encoding);
+  batch_->put(Family::journal, internal::be64_key(e.seq), internal::journal_value(e, encoding));
+  batch_->put(Family::member_entries, internal::member_seq_key(e.member, e.seq), "");
+  state_.apply(e, rules_.get());
+  state_.last_seq = e.seq;
+  state_.chain_head = e.hash;
+  if (collect_) collect_->push_back(e);
+  batch_entries_.push_back(std::move(e));
+  return batch_entries_.back();
+}
+
+std::optional<Timestamp> LedgerImpl::lot_expiry(Timestamp vests_at) const {
+  const auto& program = rules_->program();
+  if (program.expiry_policy != rules::ExpiryPolicy::fixed) return std::nullopt;
+  return vests_at.plus_days(program.expiry_days);
+}
+
+void LedgerImpl::update_tier(MemberState& m) {
+  const auto& tiers = rules_->tiers();
+  if (!tiers) return;
+  const std::int64_t today = internal::utc_day(now_);
+  const std::int64_t first_day = today - tiers->window_days + 1;
+  while (!m.window.empty() && m.window.begin()->first < first_day) m.window.erase(m.window.begin());
+  state_.dirty.members.insert(m.profile.id);
+  std::int64_t earned = 0;
+  for (const auto& [day, points] : m.window) earned += points;
+  std::string tier(rules_->tier_for(earned));
+  if (tier != m.profile.tier) {
+    Entry e = make_entry(EntryKind::tier_change, m.profile.id);
+    e.tier = tier;
+    e.reason = "points earned in the last " + std::to_string(tiers->window_days) +
+               " days: " + std::to_string(earned);
+    emit(std::move(e));
+  }
+  if (!m.window.empty()) {
+    state_.tier_due.emplace((m.window.begin()->first + tiers->window_days) * micros_per_day,
+                            m.profile.id);
+  }
+}
+
+void LedgerImpl::run_timers() {
+  const std::int64_t now = now_.micros;
+  auto& s = state_;
+  while (!s.hold_due.empty() && s.hold_due.begin()->first <= now) {
+    auto [t, id] = *s.hold_due.begin();
+    s.hold_due.erase(s.hold_due.begin());
+    auto& h = s.holds.at(id);
+    if (h.hold.status != HoldStatus::active) continue;
+    Entry e = make_entry(EntryKind::hold_release, h.hold.member);
+    e.amount = h.hold.points - h.hold.captured;
+    e.hold = id;
+    e.order_id = h.hold.order_id;
+    e.reason = "expired";
+    emit(std::move(e));
+  }
+  while (!s.vest_due.empty() && std::get<0>(*s.vest_due.begin()) <= now) {
+    auto [t, member, seq] = *s.vest_due.begin();
+    s.vest_due.erase(s.vest_due.begin());
+    auto& m = s.members.at(member);
+    auto lot = m.lots.find(seq);
+    if (lot == m.lots.end() || lot->second.vested) continue;
+    if (lot->second.remaining == 0) continue;
+    Entry e = make_entry(EntryKind::vest, member);
+    e.amount = lot->second.remaining;
+    e.lot = seq;
+    emit(std::move(e));
+  }
+  while (!s.expire_due.empty() && std::get<0>(*s.expire_due.begin()) <= now) {
+    auto [t, member, seq] = *s.expire_due.begin();
+    s.expire_due.erase(s.expire_due.begin());
+    auto& m = s.members.at(member);
+    auto lot = m.lots.find(seq);
+    if (lot == m.lots.end() || !lot->second.vested || lot->second.remaining == 0) continue;
+    Entry e = make_entry(EntryKind::expiry, member);
+    e.points = -lot->second.remaining;
+    e.lot = seq;
+    emit(std::move(e));
+  }
+  while (!s.inactivity_due.empty() && s.inactivity_due.begin()->first <= now) {
+    auto [t, member] = *s.inactivity_due.begin();
+    s.inactivity_due.erase(s.inactivity_due.begin());
+    auto& m = s.members.at(member);
+    if (!m.inactivity_expires || m.inactivity_expires->micros != t) continue;
+    m.inactivity_expires.reset();
+    s.dirty.members.insert(member);
+    std::int64_t points = m.vested_remaining();
+    if (points <= 0) continue;
+    Entry e = make_entry(EntryKind::expiry, member);
+    e.points = -points;
+    e.reason = "no purchase for " + std::to_string(rules_->program().expiry_days) + " days";
+    emit(std::move(e));
+  }
+  while (!s.tier_due.empty() && s.tier_due.begin()->first <= now) {
+    auto [t, member] = *s.tier_due.begin();
+    s.tier_due.erase(s.tier_due.begin());
+    update_tier(s.members.at(member));
+  }
+  const std::int64_t ttl = options_.idempotency_ttl_days * micros_per_day;
+  while (!idempotency_order_.empty() && idempotency_order_.front().first + ttl <= now) {
+    auto [created, key] = std::move(idempotency_order_.front());
+    idempotency_order_.pop_front();
+    auto it = idempotency_.find(key);
+    if (it == idempotency_.end() || it->second.created_micros != created) continue;
+    idempotency_.erase(it);
+    batch_->del(Family::idempotency, key);
+  }
+}
+
+Result<Entry> LedgerImpl::find_entry(Seq seq) const {
+  if (!batch_entries_.empty() && seq >= batch_entries_.front().seq) {
+    return batch_entries_[seq - batch_entries_.front().seq];
+  }
+  ENCORE_ASSIGN_OR_RETURN(auto value, store_->get(Family::journal, internal::be64_key(seq)));
+  if (!value) return make_error(ErrorCode::not_found, "no entry " + std::to_string(seq));
+  return internal::decode_journal_value(*value);
+}
+
+void LedgerImpl::fill_balance(const MemberState& m, CommandOutcome& out) const {
+  out.balance = internal::make_balance(m, *rules_, now_, state_.last_seq);
+}
+
+void LedgerImpl::build_batch() {
+  auto& s = state_;
+  auto& b = *batch_;
+  for (const auto& id : s.dirty.members) b.put(Family::members, id, internal::encode_member(s.members.at(id)));
+  for (const auto& [id, seq] : s.dirty.lots) {
+    const auto& lots = s.members.at(id).lots;
+    auto it = lots.find(seq);
+    std::string key = internal::member_seq_key(id, seq);
+    if (it == lots.end()) {
+      b.del(Family::lots, key);
+    } else {
+      b.put(Family::lots, key, internal::encode_lot(it->second));
+    }
+  }
+  for (const auto& id : s.dirty.holds) b.put(Family::holds, id, internal::encode_hold(s.holds.at(id)));
+  for (const auto& offer : s.dirty.budgets) {
+    internal::Encoder e;
+    e.svarint(s.budget_used.at(offer));
+    b.put(Family::offers, budget_key(offer), e.out());
+  }
+  for (const auto& [offer, member] : s.dirty.uses) {
+    b.put(Family::offers, uses_key(offer, member),
+          internal::encode_uses(s.members.at(member).offer_uses.at(offer)));
+  }
+  for (std::int64_t day : s.dirty.days) {
+    b.put(Family::counters, internal::be64_key(static_cast<std::uint64_t>(day)),
+          internal::encode_counters(s.days.at(day)));
+  }
+  b.put(Family::meta, kMetaLastSeq, internal::be64_key(s.last_seq));
+  b.put(Family::meta, kMetaChainHead,
+        std::string_view(reinterpret_cast<const char*>(s.chain_head.data()), 32));
+  b.put(Family::meta, kMetaClock, encode_time(s.clock_max));
+}
+
+void LedgerImpl::publish() {
+  auto& s = state_;
+  std::vector<std::pair<const std::string*, std::shared_ptr<const MemberState>>> members;
+  members.reserve(s.dirty.members.size());
+  for (const auto& id : s.dirty.members) {
+    members.emplace_back(&id, std::make_shared<const MemberState>(s.members.at(id)));
+  }
+  {
+    std::unique_lock lock(view_mu_);
+    for (auto& [id, m] : members) view_.members[*id] = std::move(m);
+    for (const auto& id : s.dirty.holds) view_.holds[id] = s.holds.at(id).hold;
+    for (const auto& offer : s.dirty.budgets) view_.budget_used[offer] = s.budget_used.at(offer);
+    for (std::int64_t day : s.dirty.days) view_.days[day] = s.days.at(day);
+    if (rules_changed_) {
+      view_.rules = rules_;
+      view_.rules_loaded_at = rules_loaded_at_;
+    }
+    view_.last_seq = s.last_seq;
+    view_.chain_head = s.chain_head;
+  }
+  s.dirty.clear();
+}
+
+// ---- Commands -------------------------------------------------------------------------
+
+Status LedgerImpl::on(EnrollMember& c, CommandOutcome& out) {
+  std::string id;
+  if (c.id) {
+    if (!valid_member_id(*c.id)) {
+      return invalid("a member id is 1-64 characters of A-Z a-z 0-9 . _ : @ -");
+    }
+    if (state_.members.contains(*c.id)) {
+      return make_error(ErrorCode::member_exists, "member '" + *c.id + "' already exists");
+    }
+    id = *c.id;
+  } else {
+    id = "m-" + std::to_string(state_.last_seq + 1);
+    for (int n = 2; state_.members.contains(id); ++n) {
+      id = "m-" + std::to_string(state_.last_seq + 1) + "-" + std::to_string(n);
+    }
+  }
+  for (const auto& [key, value] : c.attributes) ENCORE_RETURN_IF_ERROR(check_text("attribute", key));
+  Entry e = make_entry(EntryKind::enroll, id);
+  e.tier = std::string(rules_->tier_for(0));
+  emit(std::move(e));
+  MemberState& m = state_.members.at(id);
+  m.profile.birthday = c.birthday;
+  m.profile.attributes = std::move(c.attributes);
+  out.member = m.profile;
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(PatchMember& c, CommandOutcome& out) {
+  auto it = state_.members.find(c.id);
+  if (it == state_.members.end()) return member_not_found(c.id);
+  MemberState& m = it->second;
+  for (auto& [key, value] : c.attributes) {
+    ENCORE_RETURN_IF_ERROR(check_text("attribute", key));
+  }
+  for (auto& [key, value] : c.attributes) {
+    if (value) {
+      m.profile.attributes.insert_or_assign(key, std::move(*value));
+    } else {
+      auto a = m.profile.attributes.find(key);
+      if (a != m.profile.attributes.end()) m.profile.attributes.erase(a);
+    }
+  }
+  if (c.birthday) m.profile.birthday = c.birthday;
+  if (c.status) m.profile.status = *c.status;
+  state_.dirty.members.insert(c.id);
+  out.member = m.profile;
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
+  if (!valid_event_type(c.event.type)) {
+    return invalid("an event type is 1-32 characters of a-z 0-9 _ starting with a letter");
+  }
+  for (auto text : {c.event.channel, c.event.store, c.event.order_id}) {
+    ENCORE_RETURN_IF_ERROR(check_text("channel, store and order_id", text));
+  }
+  auto it = state_.members.find(c.member);
+  if (it == state_.members.end()) return member_not_found(c.member);
+  MemberState& m = it->second;
+  const auto& program = rules_->program();
+  Timestamp t = c.occurred_at.value_or(now_);
+  if (t > now_) return invalid("occurred_at is in the future");
+  if (t < now_.plus_days(-program.max_backdate_days)) {
+    return invalid("occurred_at is more than " + std::to_string(program.max_backdate_days) +
+                   " days ago");
+  }
+  c.event.time = t;
+  StateUsage usage(*rules_, state_.budget_used, &m);
+  rules::Evaluation ev = rules::evaluate(*rules_, member_view(m, t), c.event, now_, usage);
+  std::int64_t earned = std::max<std::int64_t>(ev.base, 0);
+  for (const auto& award : ev.offers) {
+    auto sum = points_add(earned, award.points);
+    if (!sum) return invalid("the points this event earns are out of range");
+    earned = *sum;
+  }
+  if (!points_add(m.total, earned) || !points_add(m.lifetime_earned, earned)) {
+    return invalid("the member's points would leave the range of +-10^15");
+  }
+  const Timestamp vests_at = now_.plus_days(program.pending_days);
+  auto accrual = [&](std::int64_t points, std::string offer) {
+    Entry e = make_entry(EntryKind::accrual, c.member);
+    e.points = points;
+    e.occurred_at = t;
+    e.channel = c.event.channel;
+    e.store = c.event.store;
+    e.order_id = c.event.order_id;
+    e.offer = std::move(offer);
+    e.vests_at = vests_at;
+    e.expires_at = lot_expiry(vests_at);
+    emit(std::move(e));
+  };
+  if (ev.base > 0) accrual(ev.base, "");
+  for (const auto& award : ev.offers) {
+    const auto& offer = rules_->offers()[award.offer_index];
+    accrual(award.points, offer.id);
+    out.offers.push_back(OfferPoints{offer.id, offer.name, award.points});
+  }
+  if (c.event.type == "purchase") {
+    m.visits += 1;
+    if (!m.last_purchase_at || *m.last_purchase_at < t) m.last_purchase_at = t;
+    if (program.expiry_policy == rules::ExpiryPolicy::inactivity) {
+      m.inactivity_expires = now_.plus_days(program.expiry_days);
+      state_.inactivity_due.emplace(m.inactivity_expires->micros, c.member);
+    }
+    state_.dirty.members.insert(c.member);
+  }
+  if (earned > 0) update_tier(m);
+  out.points = earned;
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(Redeem& c, CommandOutcome& out) {
+  ENCORE_RETURN_IF_ERROR(check_positive_points(c.points));
+  for (auto text : {c.order_id, c.reason, c.channel, c.store}) {
+    ENCORE_RETURN_IF_ERROR(check_text("order_id, reason, channel and store", text));
+  }
+  auto it = state_.members.find(c.member);
+  if (it == state_.members.end()) return member_not_found(c.member);
+  MemberState& m = it->second;
+  if (m.profile.status == MemberStatus::frozen) {
+    return make_error(ErrorCode::member_frozen, "member '" + c.member + "' is frozen");
+  }
+  if (c.points > m.available()) {
+    return make_error(ErrorCode::insufficient_points,
+                      "redeeming " + std::to_string(c.points) + " points needs that many "
+                      "available; the member has " + std::to_string(m.available()));
+  }
+  Entry e = make_entry(EntryKind::redemption, c.member);
+  e.points = -c.points;
+  e.order_id = c.order_id;
+  e.reason = c.reason;
+  e.channel = c.channel;
+  e.store = c.store;
+  emit(std::move(e));
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(CreateHold& c, CommandOutcome& out) {
+  ENCORE_RETURN_IF_ERROR(check_positive_points(c.points));
+  ENCORE_RETURN_IF_ERROR(check_text("order_id", c.order_id));
+  std::int64_t ttl = c.ttl_seconds.value_or(hold_ttl_seconds_default);
+  if (ttl <= 0 || ttl > hold_ttl_seconds_max) {
+    return invalid("ttl_seconds must be from 1 to " + std::to_string(hold_ttl_seconds_max));
+  }
+  auto it = state_.members.find(c.member);
+  if (it == state_.members.end()) return member_not_found(c.member);
+  MemberState& m = it->second;
+  if (m.profile.status == MemberStatus::frozen) {
+    return make_error(ErrorCode::member_frozen, "member '" + c.member + "' is frozen");
+  }
+  if (c.points > m.available()) {
+    return make_error(ErrorCode::insufficient_points,
+                      "holding " + std::to_string(c.points) + " points needs that many "
+                      "available; the member has " + std::to_string(m.available()));
+  }
+  Entry e = make_entry(EntryKind::hold, c.member);
+  e.amount = c.points;
+  e.hold = "h-" + std::to_string(state_.last_seq + 1);
+  e.order_id = c.order_id;
+  e.expires_at = now_.plus_seconds(ttl);
+  std::string id = e.hold;
+  emit(std::move(e));
+  out.hold = state_.holds.at(id).hold;
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(CaptureHold& c, CommandOutcome& out) {
+  auto it = state_.holds.find(c.hold);
+  if (it == state_.holds.end()) {
+    return make_error(ErrorCode::not_found, "no hold with id '" + c.hold + "'");
+  }
+  Hold& hold = it->second.hold;
+  if (hold.status != HoldStatus::active) {
+    return make_error(ErrorCode::hold_not_active,
+                      "hold '" + c.hold + "' is " + std::string(hold_status_name(hold.status)));
+  }
+  std::int64_t points = c.points.value_or(hold.points);
+  if (points <= 0 || points > hold.points) {
+    return invalid("points to capture must be from 1 to the " + std::to_string(hold.points) +
+                   " held");
+  }
+  Entry e = make_entry(EntryKind::capture, hold.member);
+  e.points = -points;
+  e.hold = c.hold;
+  e.order_id = hold.order_id;
+  emit(std::move(e));
+  if (points < hold.points) {
+    Entry r = make_entry(EntryKind::hold_release, hold.member);
+    r.amount = hold.points - points;
+    r.hold = c.hold;
+    r.order_id = hold.order_id;
+    r.reason = "captured";
+    emit(std::move(r));
+  }
+  out.hold = hold;
+  fill_balance(state_.members.at(hold.member), out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(VoidHold& c, CommandOutcome& out) {
+  auto it = state_.holds.find(c.hold);
+  if (it == state_.holds.end()) {
+    return make_error(ErrorCode::not_found, "no hold with id '" + c.hold + "'");
+  }
+  Hold& hold = it->second.hold;
+  if (hold.status != HoldStatus::active) {
+    return make_error(ErrorCode::hold_not_active,
+                      "hold '" + c.hold + "' is " + std::string(hold_status_name(hold.status)));
+  }
+  Entry r = make_entry(EntryKind::hold_release, hold.member);
+  r.amount = hold.points;
+  r.hold = c.hold;
+  r.order_id = hold.order_id;
+  r.reason = "voided";
+  emit(std::move(r));
+  out.hold = hold;
+  fill_balance(state_.members.at(hold.member), out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(Reverse& c, CommandOutcome& out) {
+  ENCORE_RETURN_IF_ERROR(check_text("reason", c.reason));
+  if (c.seq == 0 || c.seq > state_.last_seq) {
+    return make_error(ErrorCode::not_found, "no entry " + std::to_string(c.seq));
+  }
+  ENCORE_ASSIGN_OR_RETURN(Entry original, find_entry(c.seq));
+  std::int64_t sign = 0;
+  if (original.kind == EntryKind::accrual) sign = -1;
+  if (original.kind == EntryKind::redemption || original.kind == EntryKind::capture) sign = 1;
+  if (sign == 0) {
+    return invalid("only accruals, redemptions and captures can be reversed; entry " +
+                   std::to_string(c.seq) + " is " + std::string(entry_kind_name(original.kind)));
+  }
+  if (c.points && *c.points <= 0) return invalid("points must be a whole number above 0");
+  MemberState& m = state_.members.at(original.member);
+  std::int64_t magnitude = original.points < 0 ? -original.points : original.points;
+  auto rev = m.reversed.find(c.seq);
+  std::int64_t left = magnitude - (rev == m.reversed.end() ? 0 : rev->second);
+  std::int64_t points = c.points.value_or(left);
+  if (left == 0 || points > left) {
+    return make_error(ErrorCode::over_reversal,
+                      "entry " + std::to_string(c.seq) + " has " + std::to_string(left) +
+                          " points left to reverse");
+  }
+  if (!points_add(m.total, sign * points)) {
+    return invalid("the member's points would leave the range of +-10^15");
+  }
+  Entry e = make_entry(EntryKind::reversal, original.member);
+  e.points = sign * points;
+  e.reverses = c.seq;
+  e.reason = c.reason;
+  e.order_id = original.order_id;
+  e.channel = original.channel;
+  e.store = original.store;
+  e.offer = original.offer;
+  if (sign > 0) {
+    e.vests_at = now_;
+    e.expires_at = lot_expiry(now_);
+  }
+  emit(std::move(e));
+  if (sign < 0) update_tier(m);
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(Adjust& c, CommandOutcome& out) {
+  if (c.points == 0 || !points_in_range(c.points)) {
+    return invalid("an adjustment is a non-zero number of points within +-10^15");
+  }
+  if (c.reason.empty()) return invalid("an adjustment needs a reason");
+  ENCORE_RETURN_IF_ERROR(check_text("reason", c.reason));
+  auto it = state_.members.find(c.member);
+  if (it == state_.members.end()) return member_not_found(c.member);
+  MemberState& m = it->second;
+  if (!points_add(m.total, c.points)) {
+    return invalid("the member's points would leave the range of +-10^15");
+  }
+  Entry e = make_entry(EntryKind::adjustment, c.member);
+  e.points = c.points;
+  e.reason = c.reason;
+  if (c.points > 0) {
+    e.vests_at = now_;
+    e.expires_at = lot_expiry(now_);
+  }
+  emit(std::move(e));
+  fill_balance(m, out);
+  return Status::ok();
+}
+
+Status LedgerImpl::on(AdvanceClock& c, CommandOutcome& out) {
+  if (options_.manual_clock == nullptr) {
+    return make_error(ErrorCode::not_found, "the clock can only be moved with --manual-clock");
+  }
+  // 100 years: beyond it the timestamps of lots and holds could overflow.
+  if (c.seconds < 0 || c.seconds > 36'500 * 86'400LL) {
+    return invalid("advance_seconds must be from 0 to 100 years");
+  }
+  options_.manual_clock->advance_seconds(c.seconds);
+  next_now();
+  run_timers();
+  out.now = now_;
+  return Status::ok();
+}
+
+Status LedgerImpl::on(RunTimers&, CommandOutcome&) { return Status::ok(); }
+
+Status LedgerImpl::on(SetRules& c, CommandOutcome&) {
+  if (!c.rule_set) return invalid("no rule set");
+  rules_ = std::move(c.rule_set);
+  rules_loaded_at_ = now_;
+  rules_changed_ = true;
+  if (!known_rulesets_.contains(rules_->version())) {
+    batch_->put(Family::rulesets, rules_->version(), encode_rule_files(rules_->files()));
+    known_rulesets_.insert(rules_->version());
+  }
+  batch_->put(Family::meta, kMetaRuleset, rules_->version());
+  batch_->put(Family::meta, kMetaRulesetLoadedAt, encode_time(rules_loaded_at_));
+  return Status::ok();
+}
+
+// ---- Reads ----------------------------------------------------------------------------
+
+std::shared_ptr<const MemberState> LedgerImpl::view_member(std::string_view id,
+                                                           ReadView* partial) const {
+  std::shared_lock lock(view_mu_);
+  partial->rules = view_.rules;
+  partial->last_seq = view_.last_seq;
+  partial->chain_head = view_.chain_head;
+  auto it = view_.members.find(id);
+  return it == view_.members.end() ? nullptr : it->second;
+}
+
+Ledger::Ledger(std::unique_ptr<LedgerImpl> impl) : impl_(std::move(impl)) {}
+
+Ledger::~Ledger() { impl_->stop(); }
+
+Result<std::unique_ptr<Ledger>> Ledger::open(LedgerOptions options,
+                                             std::shared_ptr<const rules::RuleSet> rule_set) {
+  if (options.clock == nullptr) return invalid("LedgerOptions::clock is required");
+  auto impl = std::make_unique<LedgerImpl>();
+  impl->options_ = std::move(options);
+  ENCORE_RETURN_IF_ERROR(impl->open(std::move(rule_set)));
+  impl->start();
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+void Ledger::submit(Command command, std::optional<IdempotencyRequest> idempotency,
+                    Completion done) {
+  impl_->submit(LedgerImpl::Pending{std::move(command), std::move(idempotency), std::move(done)});
+}
+
+std::future<CommandOutcome> Ledger::submit(Command command,
+                                           std::optional<IdempotencyRequest> idempotency) {
+  auto promise = std::make_shared<std::promise<CommandOutcome>>();
+  auto future = promise->get_future();
+  submit(std::move(command), std::move(idempotency),
+         [promise](CommandOutcome out) { promise->set_value(std::move(out)); });
+  return future;
+}
+
+Result<Balance> Ledger::balance(std::string_view member) const {
+  ReadView v;
+  auto m = impl_->view_member(member, &v);
+  if (!m) return member_not_found(member);
+  return internal::make_balance(*m, *v.rules, now(), v.last_seq);
+}
+
+Result<Member> Ledger::member(std::string_view id) const {
+  ReadView v;
+  auto m = impl_->view_member(id, &v);
+  if (!m) return member_not_found(id);
+  return m->profile;
+}
+
+Result<EntryPage> Ledger::entries(std::string_view member, std::optional<Seq> before,
+                                  std::size_t limit) const {
+  if (limit == 0 || limit > entries_page_max) {
+    return invalid("limit must be from 1 to " + std::to_string(entries_page_max));
+  }
+  ReadView v;
+  if (!impl_->view_member(member, &v)) return member_not_found(member);
+  Seq upper = std::min(before.value_or(v.last_seq + 1), v.last_seq + 1);
+  std::string lowest(member);
+  lowest.push_back('\0');
+  std::vector<Seq> seqs;
+  ENCORE_RETURN_IF_ERROR(impl_->store_->scan_reverse(
+      Family::member_entries, internal::member_seq_key(member, upper), lowest,
+      [&](std::string_view k, std::string_view) {
+        std::string_view m;
+        Seq seq = 0;
+        if (!internal::split_member_seq_key(k, &m, &seq) || m != member) return false;
+        seqs.push_back(seq);
+        return seqs.size() <= limit;
+      }));
+  EntryPage page;
+  bool more = seqs.size() > limit;
+  if (more) seqs.pop_back();
+  for (Seq seq : seqs) {
+    ENCORE_ASSIGN_OR_RETURN(Entry e, entry(seq));
+    page.entries.push_back(std::move(e));
+  }
+  if (more) page.next_before = seqs.back();
+  return page;
+}
+
+Result<Hold> Ledger::hold(std::string_view id) const {
+  std::shared_lock lock(impl_->view_mu_);
+  auto it = impl_->view_.holds.find(id);
+  if (it == impl_->view_.holds.end()) {
+    return make_error(ErrorCode::not_found, "no hold with id '" + std::string(id) + "'");
+  }
+  return it->second;
+}
+
+Result<JournalPage> Ledger::journal(Seq after, std::size_t limit) const {
+  if (limit == 0 || limit > journal_page_max) {
+    return invalid("limit must be from 1 to " + std::to_string(journal_page_max));
+  }
+  ReadView v;
+  impl_->view_member("", &v);
+  JournalPage page;
+  page.next_after = after;
+  page.chain_head = v.last_seq == 0 ? "" : hash_hex(v.chain_head);
+  if (after >= v.last_seq) return page;
+  Status decoded;
+  ENCORE_RETURN_IF_ERROR(impl_->store_->scan(
+      Family::journal, internal::be64_key(after + 1), internal::be64_key(v.last_seq + 1),
+      [&](std::string_view, std::string_view value) {
+        auto e = internal::decode_journal_value(value);
+        if (!e) {
+          decoded = e.status();
+          return false;
+        }
+        page.next_after = e->seq;
+        page.entries.push_back(std::move(e).value());
+        return page.entries.size() < limit;
+      }));
+  ENCORE_RETURN_IF_ERROR(decoded);
+  return page;
+}
+
+Result<Entry> Ledger::entry(Seq seq) const {
+  if (seq == 0 || seq > last_seq()) {
+    return make_error(ErrorCode::not_found, "no entry " + std::to_string(seq));
+  }
+  ENCORE_ASSIGN_OR_RETURN(auto value,
+                          impl_->store_->get(Family::journal, internal::be64_key(seq)));
+  if (!value) return make_error(ErrorCode::not_found, "no entry " + std::to_string(seq));
+  ENCORE_ASSIGN_OR_RETURN(Entry e, internal::decode_journal_value(*value));
+  ENCORE_ASSERT(e.seq == seq);
+  return e;
+}
+
+Result<LiabilityReport> Ledger::liability() const {
+  std::vector<std::shared_ptr<const MemberState>> members;
+  std::map<std::int64_t, internal::DayCounters> days;
+  std::shared_ptr<const rules::RuleSet> rules;
+  {
+    std::shared_lock lock(impl_->view_mu_);
+    members.reserve(impl_->view_.members.size());
+    for (const auto& [id, m] : impl_->view_.members) members.push_back(m);
+    days = impl_->view_.days;
+    rules = impl_->view_.rules;
+  }
+  const Timestamp t = now();
+  const std::int64_t today = days_from_civil(rules->local_date(t));
+  LiabilityReport r;
+  for (const auto& m : members) {
+    r.available += m->available();
+    r.pending += m->pending;
+    r.held += m->held;
+    Balance b = internal::make_balance(*m, *rules, t, 0);
+    for (const auto& x : b.expiring) {
+      std::int64_t ahead = days_from_civil(x.date) - today;
+      if (ahead <= 30) r.expiring_30d += x.points;
+      if (ahead <= 60) r.expiring_60d += x.points;
+      r.expiring_90d += x.points;
+    }
+  }
+  for (auto it = days.rbegin(); it != days.rend(); ++it) {
+    if (it->first > today || today - it->first >= report_days_max) continue;
+    const auto& c = it->second;
+    if (c.earned == 0 && c.redeemed == 0 && c.expired == 0 && c.reversed == 0) continue;
+    r.days.push_back({civil_from_days(it->first), c.earned, c.redeemed, c.expired, c.reversed});
+  }
+  return r;
+}
+
+Result<Quote> Ledger::quote(const rules::Event& event, std::optional<std::string_view> member,
+                            std::optional<Timestamp> occurred_at) const {
+  if (!valid_event_type(event.type)) {
+    return invalid("an event type is 1-32 characters of a-z 0-9 _ starting with a letter");
+  }
+  ReadView v;
+  std::shared_ptr<const MemberState> m;
+  std::map<std::string, std::int64_t, std::less<>> budgets;
+  {
+    std::shared_lock lock(impl_->view_mu_);
+    v.rules = impl_->view_.rules;
+    budgets = impl_->view_.budget_used;
+    if (member) {
+      auto it = impl_->view_.members.find(*member);
+      if (it == impl_->view_.members.end()) return member_not_found(*member);
+      m = it->second;
+    }
+  }
+  const Timestamp t_now = now();
+  const auto& program = v.rules->program();
+  Timestamp t = occurred_at.value_or(t_now);
+  if (t > t_now) return invalid("occurred_at is in the future");
+  if (t < t_now.plus_days(-program.max_backdate_days)) {
+    return invalid("occurred_at is more than " + std::to_string(program.max_backdate_days) +
+                   " days ago");
+  }
+  rules::Event e = event;
+  e.time = t;
+  MemberState fresh;
+  if (!m) {
+    fresh.profile.tier = std::string(v.rules->tier_for(0));
+    fresh.profile.enrolled_at = t_now;
+  }
+  const MemberState& ms = m ? *m : fresh;
+  StateUsage usage(*v.rules, budgets, m ? m.get() : nullptr);
+  rules::Evaluation ev = rules::evaluate(*v.rules, member_view(ms, t), e, t_now, usage);
+  Quote q;
+  q.points = std::max<std::int64_t>(ev.base, 0);
+  for (const auto& award : ev.offers) {
+    const auto& offer = v.rules->offers()[award.offer_index];
+    q.offers.push_back(OfferPoints{offer.id, offer.name, award.points});
+    q.points = points_add(q.points, award.points).value_or(points_max);
+  }
+  return q;
+}
+
+Result<std::vector<MemberOffer>> Ledger::offers_for(std::string_view member) const {
+  std::shared_ptr<const MemberState> m;
+  std::shared_ptr<const rules::RuleSet> rules;
+  std::map<std::string, std::int64_t, std::less<>> budgets;
+  {
+    std::shared_lock lock(impl_->view_mu_);
+    auto it = impl_->view_.members.find(member);
+    if (it == impl_->view_.members.end()) return member_not_found(member);
+    m = it->second;
+    rules = impl_->view_.rules;
+    budgets = impl_->view_.budget_used;
+  }
+  const Timestamp t = now();
+  StateUsage usage(*rules, budgets, m.get());
+  std::vector<MemberOffer> out;
+  for (const auto& e : rules::eligible(*rules, member_view(*m, t), t, usage)) {
+    const auto& offer = rules->offers()[e.offer_index];
+    out.push_back(MemberOffer{offer.id, offer.name, offer.description, offer.ends_at,
+                              e.remaining_uses});
+  }
+  return out;
+}
+
+RulesInfo Ledger::rules() const {
+  RulesInfo info;
+  std::map<std::string, std::int64_t, std::less<>> budgets;
+  {
+    std::shared_lock lock(impl_->view_mu_);
+    info.rule_set = impl_->view_.rules;
+    info.loaded_at = impl_->view_.rules_loaded_at;
+    budgets = impl_->view_.budget_used;
+  }
+  for (const auto& offer : info.rule_set->offers()) {
+    auto it = budgets.find(offer.id);
+    info.budget_used.push_back(it == budgets.end() ? 0 : it->second);
+  }
+  return info;
+}
+
+Timestamp Ledger::now() const { return impl_->options_.clock->now(); }
+
+bool Ledger::healthy() const { return !impl_->failed_.load(); }
+
+LedgerStats Ledger::stats() const {
+  LedgerStats s;
+  {
+    std::lock_guard lock(impl_->stats_mu_);
+    s = impl_->stats_;
+  }
+  {
+    std::lock_guard lock(impl_->queue_mu_);
+    s.queue_depth = impl_->queue_.size();
+  }
+  return s;
+}
+
+Seq Ledger::last_seq() const {
+  std::shared_lock lock(impl_->view_mu_);
+  return impl_->view_.last_seq;
+}
+
+std::string Ledger::chain_head() const {
+  std::shared_lock lock(impl_->view_mu_);
+  return impl_->view_.last_seq == 0 ? "" : hash_hex(impl_->view_.chain_head);
+}
+
+void Ledger::fail_writes_for_testing() { impl_->store_->fail_writes_for_testing(); }
+
+}  // namespace encore::ledger

@@ -1,0 +1,296 @@
+// Binary encoding of ledger records and keys, and the SHA-256 chain (ledger/internal).
+#include "ledger/internal/codec.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+
+namespace encore::ledger::internal {
+namespace {
+
+constexpr std::string_view kSha256Prefix = "sha256:";
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A rule set version "sha256:<64 lowercase hex>" is stored as its 32 raw bytes (form 1);
+// anything else as text (form 2); none as form 0.
+void encode_ruleset(Encoder& e, std::string_view version) {
+  if (version.empty()) {
+    e.u8(0);
+    return;
+  }
+  if (version.size() == kSha256Prefix.size() + 64 && version.starts_with(kSha256Prefix)) {
+    std::string raw(32, '\0');
+    bool good = true;
+    for (std::size_t i = 0; i < 32 && good; ++i) {
+      int hi = hex_digit(version[kSha256Prefix.size() + 2 * i]);
+      int lo = hex_digit(version[kSha256Prefix.size() + 2 * i + 1]);
+      good = hi >= 0 && lo >= 0;
+      raw[i] = static_cast<char>(hi * 16 + lo);
+    }
+    if (good) {
+      e.u8(1);
+      e.raw(raw);
+      return;
+    }
+  }
+  e.u8(2);
+  e.str(version);
+}
+
+std::string decode_ruleset(Decoder& d) {
+  switch (d.u8()) {
+    case 0:
+      return {};
+    case 1: {
+      std::string_view raw = d.raw(32);
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string out(kSha256Prefix);
+      for (char c : raw) {
+        auto b = static_cast<unsigned char>(c);
+        out.push_back(kHex[b >> 4]);
+        out.push_back(kHex[b & 15]);
+      }
+      return out;
+    }
+    default:
+      return d.str();
+  }
+}
+
+}  // namespace
+
+void Encoder::varint(std::uint64_t v) {
+  while (v >= 0x80) {
+    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out_.push_back(static_cast<char>(v));
+}
+
+void Encoder::be64(std::uint64_t v) {
+  char buf[8];
+  for (int i = 7; i >= 0; --i) {
+    buf[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out_.append(buf, 8);
+}
+
+std::uint8_t Decoder::u8() {
+  if (in_.empty()) {
+    ok_ = false;
+    return 0;
+  }
+  auto v = static_cast<std::uint8_t>(in_[0]);
+  in_.remove_prefix(1);
+  return v;
+}
+
+std::uint64_t Decoder::varint() {
+  std::uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in_.empty()) break;
+    auto b = static_cast<std::uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return v;
+  }
+  ok_ = false;
+  return 0;
+}
+
+std::string Decoder::str() {
+  std::uint64_t n = varint();
+  if (!ok_ || n > in_.size()) {
+    ok_ = false;
+    return {};
+  }
+  std::string s(in_.substr(0, n));
+  in_.remove_prefix(n);
+  return s;
+}
+
+std::string_view Decoder::raw(std::size_t n) {
+  if (n > in_.size()) {
+    ok_ = false;
+    return {};
+  }
+  std::string_view s = in_.substr(0, n);
+  in_.remove_prefix(n);
+  return s;
+}
+
+std::uint64_t Decoder::be64() {
+  std::string_view s = raw(8);
+  return ok_ ? be64_value(s) : 0;
+}
+
+std::string be64_key(std::uint64_t v) {
+  Encoder e;
+  e.be64(v);
+  return e.take();
+}
+
+std::uint64_t be64_value(std::string_view key) {
+  ENCORE_ASSERT(key.size() >= 8);
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(key[i]);
+  return v;
+}
+
+std::string member_seq_key(std::string_view member, Seq seq) {
+  std::string key;
+  key.reserve(member.size() + 9);
+  key.append(member);
+  key.push_back('\0');
+  Encoder e;
+  e.be64(seq);
+  key.append(e.out());
+  return key;
+}
+
+bool split_member_seq_key(std::string_view key, std::string_view* member, Seq* seq) {
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return false;
+  *member = key.substr(0, key.size() - 9);
+  *seq = be64_value(key.substr(key.size() - 8));
+  return true;
+}
+
+Hash sha256(std::string_view data) {
+  Hash out{};
+  unsigned int len = 0;
+  int rc = EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  ENCORE_ASSERT(rc == 1 && len == out.size());
+  return out;
+}
+
+Hash chain_hash(const Hash& previous, std::string_view encoding) {
+  std::string buf;
+  buf.reserve(previous.size() + encoding.size());
+  buf.append(reinterpret_cast<const char*>(previous.data()), previous.size());
+  buf.append(encoding);
+  return sha256(buf);
+}
+
+void encode_attributes(Encoder& e, const rules::Attributes& attributes) {
+  e.varint(attributes.size());
+  for (const auto& [key, value] : attributes) {
+    e.str(key);
+    e.u8(static_cast<std::uint8_t>(value.index()));
+    switch (value.index()) {
+      case 0:
+        e.str(std::get<0>(value));
+        break;
+      case 1:
+        e.svarint(std::get<1>(value));
+        break;
+      case 2:
+        e.svarint(std::get<2>(value).units());
+        break;
+      default:
+        e.u8(std::get<3>(value) ? 1 : 0);
+        break;
+    }
+  }
+}
+
+rules::Attributes decode_attributes(Decoder& d) {
+  rules::Attributes out;
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    std::string key = d.str();
+    switch (d.u8()) {
+      case 0:
+        out.emplace(std::move(key), d.str());
+        break;
+      case 1:
+        out.emplace(std::move(key), d.svarint());
+        break;
+      case 2:
+        out.emplace(std::move(key), Decimal::from_units(d.svarint()));
+        break;
+      default:
+        out.emplace(std::move(key), d.u8() != 0);
+        break;
+    }
+  }
+  return out;
+}
+
+std::string encode_entry(const Entry& entry) {
+  Encoder e;
+  e.out().reserve(96 + entry.member.size() + entry.order_id.size() + entry.reason.size());
+  e.u8(entry_format_version);
+  e.varint(entry.seq);
+  e.u8(static_cast<std::uint8_t>(entry.kind));
+  e.str(entry.member);
+  e.svarint(entry.points);
+  e.svarint(entry.amount);
+  e.svarint(entry.occurred_at.micros);
+  e.svarint(entry.recorded_at.micros);
+  e.str(entry.channel);
+  e.str(entry.store);
+  e.str(entry.order_id);
+  e.str(entry.offer);
+  e.varint(entry.reverses);
+  e.str(entry.hold);
+  e.str(entry.reason);
+  encode_ruleset(e, entry.ruleset);
+  e.str(entry.tier);
+  e.varint(entry.lot);
+  std::uint8_t flags = (entry.vests_at ? 1 : 0) | (entry.expires_at ? 2 : 0);
+  e.u8(flags);
+  if (entry.vests_at) e.svarint(entry.vests_at->micros);
+  if (entry.expires_at) e.svarint(entry.expires_at->micros);
+  return e.take();
+}
+
+std::string journal_value(const Entry& entry, std::string_view encoding) {
+  std::string value;
+  value.reserve(encoding.size() + entry.hash.size());
+  value.append(encoding);
+  value.append(reinterpret_cast<const char*>(entry.hash.data()), entry.hash.size());
+  return value;
+}
+
+Result<Entry> decode_journal_value(std::string_view value) {
+  auto corrupt = [](const char* why) {
+    return make_error(ErrorCode::internal, std::string("corrupt journal entry: ") + why);
+  };
+  if (value.size() < 33) return corrupt("too short");
+  Decoder d(value.substr(0, value.size() - 32));
+  Entry entry;
+  if (d.u8() != entry_format_version) return corrupt("unknown format version");
+  entry.seq = d.varint();
+  std::uint8_t kind = d.u8();
+  if (kind < 1 || kind > 11) return corrupt("unknown kind");
+  entry.kind = static_cast<EntryKind>(kind);
+  entry.member = d.str();
+  entry.points = d.svarint();
+  entry.amount = d.svarint();
+  entry.occurred_at.micros = d.svarint();
+  entry.recorded_at.micros = d.svarint();
+  entry.channel = d.str();
+  entry.store = d.str();
+  entry.order_id = d.str();
+  entry.offer = d.str();
+  entry.reverses = d.varint();
+  entry.hold = d.str();
+  entry.reason = d.str();
+  entry.ruleset = decode_ruleset(d);
+  entry.tier = d.str();
+  entry.lot = d.varint();
+  std::uint8_t flags = d.u8();
+  if (flags & 1) entry.vests_at = Timestamp{d.svarint()};
+  if (flags & 2) entry.expires_at = Timestamp{d.svarint()};
+  if (!d.done()) return corrupt("bad field encoding");
+  std::memcpy(entry.hash.data(), value.data() + value.size() - 32, 32);
+  return entry;
+}
+
+}  // namespace encore::ledger::internal

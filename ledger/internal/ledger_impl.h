@@ -1,0 +1,117 @@
+// The ledger's implementation object (ledger/internal): the writer thread, its state and
+// the read view published after each durable batch.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/internal/state.h"
+#include "ledger/internal/store.h"
+#include "ledger/ledger.h"
+
+namespace encore::ledger {
+
+// What readers see: the state as of the last durable batch. Members are immutable
+// snapshots shared with readers; the writer replaces them after each batch.
+struct ReadView {
+  std::map<std::string, std::shared_ptr<const internal::MemberState>, std::less<>> members;
+  std::map<std::string, Hold, std::less<>> holds;
+  std::map<std::string, std::int64_t, std::less<>> budget_used;
+  std::map<std::int64_t, internal::DayCounters> days;
+  std::shared_ptr<const rules::RuleSet> rules;
+  Timestamp rules_loaded_at;
+  Seq last_seq = 0;
+  Hash chain_head{};
+};
+
+class LedgerImpl {
+ public:
+  struct Pending {
+    Command command;
+    std::optional<IdempotencyRequest> idempotency;
+    Completion done;
+  };
+  struct IdempotencyIndex {
+    Fingerprint fingerprint{};
+    std::int64_t created_micros = 0;
+  };
+
+  Status open(std::shared_ptr<const rules::RuleSet> rule_set);
+  void start();
+  void stop();
+  void submit(Pending pending);
+
+  // Writer side.
+  void writer_loop();
+  void process(std::vector<Pending>& batch);
+  CommandOutcome apply_command(Pending& pending);
+  void next_now();
+  void run_timers();
+  const Entry& emit(Entry entry);
+  Entry make_entry(EntryKind kind, const std::string& member) const;
+  void update_tier(internal::MemberState& m);
+  std::optional<Timestamp> lot_expiry(Timestamp vests_at) const;
+  Result<Entry> find_entry(Seq seq) const;
+  void fill_balance(const internal::MemberState& m, CommandOutcome& out) const;
+  void build_batch();
+  void publish();
+
+  Status on(EnrollMember& c, CommandOutcome& out);
+  Status on(PatchMember& c, CommandOutcome& out);
+  Status on(RecordEvent& c, CommandOutcome& out);
+  Status on(Redeem& c, CommandOutcome& out);
+  Status on(CreateHold& c, CommandOutcome& out);
+  Status on(CaptureHold& c, CommandOutcome& out);
+  Status on(VoidHold& c, CommandOutcome& out);
+  Status on(Reverse& c, CommandOutcome& out);
+  Status on(Adjust& c, CommandOutcome& out);
+  Status on(AdvanceClock& c, CommandOutcome& out);
+  Status on(RunTimers& c, CommandOutcome& out);
+  Status on(SetRules& c, CommandOutcome& out);
+
+  // Read side helper: a consistent copy of what a read needs.
+  std::shared_ptr<const internal::MemberState> view_member(std::string_view id,
+                                                           ReadView* partial) const;
+
+  LedgerOptions options_;
+  std::unique_ptr<internal::Store> store_;
+
+  // Writer-owned (only the writer thread touches these after open).
+  internal::State state_;
+  std::shared_ptr<const rules::RuleSet> rules_;
+  Timestamp rules_loaded_at_;
+  bool rules_changed_ = false;
+  std::set<std::string, std::less<>> known_rulesets_;
+  std::map<std::string, IdempotencyIndex, std::less<>> idempotency_;
+  std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
+  std::map<std::string, StoredResponse, std::less<>> batch_idempotency_;
+  std::optional<internal::Store::Batch> batch_;
+  std::vector<Entry> batch_entries_;
+  std::vector<Entry>* collect_ = nullptr;
+  Timestamp now_;
+
+  // Published.
+  mutable std::shared_mutex view_mu_;
+  ReadView view_;
+
+  // Queue.
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::atomic<bool> failed_{false};
+  std::thread writer_;
+
+  mutable std::mutex stats_mu_;
+  LedgerStats stats_;
+};
+
+}  // namespace encore::ledger

@@ -1,0 +1,474 @@
+// State::apply, the fold of journal entries into member state, and the record encodings
+// (ledger/internal). Deterministic: ordered containers only, no clock.
+#include "ledger/internal/state.h"
+
+#include <algorithm>
+
+#include "ledger/limits.h"
+
+namespace encore::ledger::internal {
+namespace {
+
+std::int64_t counter_day(Timestamp t, const rules::RuleSet* rules) {
+  return days_from_civil(rules ? rules->local_date(t) : utc_date(t));
+}
+
+void put_opt_time(Encoder& e, const std::optional<Timestamp>& t) {
+  e.u8(t ? 1 : 0);
+  if (t) e.svarint(t->micros);
+}
+
+std::optional<Timestamp> get_opt_time(Decoder& d) {
+  if (d.u8() == 0) return std::nullopt;
+  return Timestamp{d.svarint()};
+}
+
+Status corrupt(const char* what) {
+  return make_error(ErrorCode::internal, std::string("corrupt ") + what + " record");
+}
+
+}  // namespace
+
+std::int64_t utc_day(Timestamp t) {
+  std::int64_t d = t.micros / micros_per_day;
+  if (t.micros % micros_per_day < 0) --d;
+  return d;
+}
+
+std::int64_t MemberState::vested_remaining() const {
+  std::int64_t sum = 0;
+  for (const auto& [seq, lot] : lots) {
+    if (lot.vested) sum += lot.remaining;
+  }
+  return sum;
+}
+
+void State::schedule_lot(const std::string& member, Seq seq, const Lot& lot) {
+  if (!lot.vested) vest_due.emplace(lot.vests_at.micros, member, seq);
+  if (lot.expires_at != never) expire_due.emplace(lot.expires_at.micros, member, seq);
+}
+
+void State::unschedule_lot(const std::string& member, Seq seq, const Lot& lot) {
+  vest_due.erase({lot.vests_at.micros, member, seq});
+  expire_due.erase({lot.expires_at.micros, member, seq});
+}
+
+void State::touch_lot(MemberState& m, Seq seq) {
+  dirty.lots.emplace(m.profile.id, seq);
+  auto it = m.lots.find(seq);
+  if (it == m.lots.end()) return;
+  ENCORE_ASSERT(it->second.remaining >= 0 && it->second.held >= 0);
+  if (it->second.remaining == 0 && it->second.held == 0) {
+    unschedule_lot(m.profile.id, seq, it->second);
+    m.lots.erase(it);
+  }
+}
+
+std::vector<std::pair<Seq, std::int64_t>> State::consume(MemberState& m, std::int64_t points) {
+  auto slices = take_vested(m, points);
+  for (const auto& [seq, take] : slices) touch_lot(m, seq);
+  return slices;
+}
+
+std::vector<std::pair<Seq, std::int64_t>> State::take_vested(MemberState& m,
+                                                            std::int64_t points) {
+  std::vector<std::tuple<std::int64_t, Seq>> order;
+  for (const auto& [seq, lot] : m.lots) {
+    if (lot.vested && lot.remaining > 0) order.emplace_back(lot.expires_at.micros, seq);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<std::pair<Seq, std::int64_t>> slices;
+  for (const auto& [expires, seq] : order) {
+    if (points == 0) break;
+    Lot& lot = m.lots.at(seq);
+    std::int64_t take = std::min(points, lot.remaining);
+    lot.remaining -= take;
+    points -= take;
+    slices.emplace_back(seq, take);
+  }
+  return slices;
+}
+
+void State::settle_debt(MemberState& m) {
+  if (m.debt <= 0) return;
+  std::int64_t repaid = 0;
+  for (const auto& [seq, take] : consume(m, m.debt)) repaid += take;
+  m.debt -= repaid;
+}
+
+void State::apply(const Entry& e, const rules::RuleSet* rules) {
+  if (e.kind == EntryKind::enroll) {
+    MemberState m;
+    m.profile.id = e.member;
+    m.profile.enrolled_at = e.recorded_at;
+    m.profile.tier = e.tier;
+    m.as_of = e.seq;
+    auto [it, inserted] = members.emplace(e.member, std::move(m));
+    ENCORE_ASSERT(inserted);
+    dirty.members.insert(e.member);
+    return;
+  }
+  auto it = members.find(e.member);
+  ENCORE_ASSERT(it != members.end());
+  MemberState& m = it->second;
+  m.as_of = e.seq;
+  dirty.members.insert(e.member);
+  auto total = points_add(m.total, e.points);
+  ENCORE_ASSERT(total.has_value());
+  m.total = *total;
+  const std::int64_t day = counter_day(e.recorded_at, rules);
+  auto& counters = days[day];
+  dirty.days.insert(day);
+
+  auto new_lot = [&](std::int64_t points, Timestamp vests_at, Timestamp expires_at) {
+    Lot lot;
+    lot.remaining = points;
+    lot.vests_at = vests_at;
+    lot.expires_at = expires_at;
+    lot.vested = vests_at <= e.recorded_at;
+    if (!lot.vested) m.pending += points;
+    m.lots[e.seq] = lot;
+    schedule_lot(m.profile.id, e.seq, lot);
+    touch_lot(m, e.seq);
+    if (lot.vested) settle_debt(m);
+  };
+
+  switch (e.kind) {
+    case EntryKind::accrual: {
+      ENCORE_ASSERT(e.points > 0 && e.vests_at.has_value());
+      m.lifetime_earned += e.points;
+      m.window[utc_day(e.recorded_at)] += e.points;
+      if (!e.offer.empty()) {
+        budget_used[e.offer] += e.points;
+        dirty.budgets.insert(e.offer);
+        m.offer_uses[e.offer].push_back(e.occurred_at);
+        dirty.uses.emplace(e.offer, e.member);
+      }
+      counters.earned += e.points;
+      new_lot(e.points, *e.vests_at, e.expires_at.value_or(never));
+      break;
+    }
+    case EntryKind::vest: {
+      Lot& lot = m.lots.at(e.lot);
+      ENCORE_ASSERT(!lot.vested && lot.remaining == e.amount && lot.held == 0);
+      vest_due.erase({lot.vests_at.micros, e.member, e.lot});
+      lot.vested = true;
+      m.pending -= e.amount;
+      touch_lot(m, e.lot);
+      settle_debt(m);
+      break;
+    }
+    case EntryKind::redemption: {
+      std::int64_t want = -e.points;
+      std::int64_t got = 0;
+      for (const auto& [seq, take] : consume(m, want)) got += take;
+      ENCORE_ASSERT(got == want);
+      counters.redeemed += want;
+      break;
+    }
+    case EntryKind::hold: {
+      HoldState h;
+      h.hold.id = e.hold;
+      h.hold.member = e.member;
+      h.hold.points = e.amount;
+      h.hold.status = HoldStatus::active;
+      h.hold.created_at = e.recorded_at;
+      ENCORE_ASSERT(e.expires_at.has_value());
+      h.hold.expires_at = *e.expires_at;
+      h.hold.order_id = e.order_id;
+      std::int64_t got = 0;
+      h.slices = take_vested(m, e.amount);
+      for (auto& [seq, take] : h.slices) {
+        got += take;
+        m.lots.at(seq).held += take;
+        touch_lot(m, seq);
+      }
+      ENCORE_ASSERT(got == e.amount);
+      m.held += e.amount;
+      hold_due.emplace(h.hold.expires_at.micros, e.hold);
+      auto [hit, inserted] = holds.emplace(e.hold, std::move(h));
+      ENCORE_ASSERT(inserted);
+      dirty.holds.insert(e.hold);
+      break;
+    }
+    case EntryKind::capture: {
+      HoldState& h = holds.at(e.hold);
+      ENCORE_ASSERT(h.hold.status == HoldStatus::active);
+      std::int64_t want = -e.points;
+      for (auto& [seq, points] : h.slices) {
+        if (want == 0) break;
+        std::int64_t take = std::min(want, points);
+        Lot& lot = m.lots.at(seq);
+        lot.held -= take;
+        points -= take;
+        want -= take;
+        touch_lot(m, seq);
+      }
+      ENCORE_ASSERT(want == 0);
+      std::erase_if(h.slices, [](const auto& s) { return s.second == 0; });
+      m.held += e.points;
+      h.hold.captured += -e.points;
+      h.hold.status = HoldStatus::captured;
+      hold_due.erase({h.hold.expires_at.micros, e.hold});
+      dirty.holds.insert(e.hold);
+      counters.redeemed += -e.points;
+      break;
+    }
+    case EntryKind::hold_release: {
+      HoldState& h = holds.at(e.hold);
+      std::int64_t released = 0;
+      for (auto& [seq, points] : h.slices) {
+        Lot& lot = m.lots.at(seq);
+        lot.held -= points;
+        lot.remaining += points;
+        released += points;
+        if (lot.expires_at != never) expire_due.emplace(lot.expires_at.micros, e.member, seq);
+        touch_lot(m, seq);
+      }
+      ENCORE_ASSERT(released == e.amount);
+      h.slices.clear();
+      m.held -= e.amount;
+      if (e.reason == "voided") h.hold.status = HoldStatus::voided;
+      if (e.reason == "expired") h.hold.status = HoldStatus::expired;
+      hold_due.erase({h.hold.expires_at.micros, e.hold});
+      dirty.holds.insert(e.hold);
+      settle_debt(m);
+      break;
+    }
+    case EntryKind::expiry: {
+      std::int64_t want = -e.points;
+      if (e.lot != 0) {
+        Lot& lot = m.lots.at(e.lot);
+        ENCORE_ASSERT(lot.vested && lot.remaining >= want);
+        lot.remaining -= want;
+        expire_due.erase({lot.expires_at.micros, e.member, e.lot});
+        touch_lot(m, e.lot);
+      } else {
+        std::int64_t got = 0;
+        for (const auto& [seq, take] : consume(m, want)) got += take;
+        ENCORE_ASSERT(got == want);
+      }
+      counters.expired += want;
+      break;
+    }
+    case EntryKind::reversal: {
+      m.reversed[e.reverses] += e.points < 0 ? -e.points : e.points;
+      counters.reversed += e.points < 0 ? -e.points : e.points;
+      if (e.points < 0) {
+        std::int64_t want = -e.points;
+        m.lifetime_earned -= want;
+        m.window[utc_day(e.recorded_at)] -= want;
+        auto lot_it = m.lots.find(e.reverses);
+        if (lot_it != m.lots.end()) {
+          std::int64_t take = std::min(want, lot_it->second.remaining);
+          lot_it->second.remaining -= take;
+          if (!lot_it->second.vested) m.pending -= take;
+          want -= take;
+          touch_lot(m, e.reverses);
+        }
+        for (const auto& [seq, take] : consume(m, want)) want -= take;
+        m.debt += want;
+      } else {
+        new_lot(e.points, e.recorded_at, e.expires_at.value_or(never));
+      }
+      break;
+    }
+    case EntryKind::adjustment: {
+      if (e.points > 0) {
+        new_lot(e.points, e.recorded_at, e.expires_at.value_or(never));
+      } else {
+        std::int64_t want = -e.points;
+        for (const auto& [seq, take] : consume(m, want)) want -= take;
+        m.debt += want;
+      }
+      break;
+    }
+    case EntryKind::tier_change:
+      m.profile.tier = e.tier;
+      break;
+    case EntryKind::enroll:
+      break;
+  }
+  ENCORE_ASSERT(m.pending >= 0 && m.held >= 0 && m.debt >= 0);
+  ENCORE_VERIFY(m.available() == m.vested_remaining() - m.debt);
+}
+
+Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestamp now,
+                     Seq as_of) {
+  Balance b;
+  b.member = m.profile.id;
+  b.available = m.available();
+  b.pending = m.pending;
+  b.held = m.held;
+  b.lifetime_earned = m.lifetime_earned;
+  b.tier = m.profile.tier;
+  b.as_of = as_of;
+  const std::int64_t today = days_from_civil(rules.local_date(now));
+  std::map<std::int64_t, std::int64_t> by_day;
+  auto add = [&](Timestamp at, std::int64_t points) {
+    if (points <= 0 || at == never) return;
+    std::int64_t d = days_from_civil(rules.local_date(at));
+    if (d >= today && d - today <= expiring_days_max) by_day[d] += points;
+  };
+  for (const auto& [seq, lot] : m.lots) add(lot.expires_at, lot.remaining);
+  if (m.inactivity_expires) add(*m.inactivity_expires, m.vested_remaining());
+  for (const auto& [d, points] : by_day) b.expiring.push_back({civil_from_days(d), points});
+  return b;
+}
+
+std::string encode_member(const MemberState& m) {
+  Encoder e;
+  e.u8(1);
+  e.u8(static_cast<std::uint8_t>(m.profile.status));
+  e.str(m.profile.tier);
+  e.u8(m.profile.birthday ? 1 : 0);
+  if (m.profile.birthday) e.svarint(days_from_civil(*m.profile.birthday));
+  encode_attributes(e, m.profile.attributes);
+  e.svarint(m.profile.enrolled_at.micros);
+  for (std::int64_t v : {m.total, m.pending, m.held, m.lifetime_earned, m.debt, m.visits}) {
+    e.svarint(v);
+  }
+  put_opt_time(e, m.last_purchase_at);
+  put_opt_time(e, m.inactivity_expires);
+  e.varint(m.window.size());
+  for (const auto& [day, points] : m.window) {
+    e.svarint(day);
+    e.svarint(points);
+  }
+  e.varint(m.reversed.size());
+  for (const auto& [seq, points] : m.reversed) {
+    e.varint(seq);
+    e.svarint(points);
+  }
+  e.varint(m.as_of);
+  return e.take();
+}
+
+Status decode_member(std::string_view value, MemberState* m) {
+  Decoder d(value);
+  if (d.u8() != 1) return corrupt("member");
+  std::uint8_t status = d.u8();
+  if (status > 1) return corrupt("member");
+  m->profile.status = static_cast<MemberStatus>(status);
+  m->profile.tier = d.str();
+  if (d.u8() != 0) m->profile.birthday = civil_from_days(d.svarint());
+  m->profile.attributes = decode_attributes(d);
+  m->profile.enrolled_at.micros = d.svarint();
+  for (std::int64_t* v : {&m->total, &m->pending, &m->held, &m->lifetime_earned, &m->debt,
+                          &m->visits}) {
+    *v = d.svarint();
+  }
+  m->last_purchase_at = get_opt_time(d);
+  m->inactivity_expires = get_opt_time(d);
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    std::int64_t day = d.svarint();
+    m->window[day] = d.svarint();
+  }
+  n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    Seq seq = d.varint();
+    m->reversed[seq] = d.svarint();
+  }
+  m->as_of = d.varint();
+  if (!d.done()) return corrupt("member");
+  return Status::ok();
+}
+
+std::string encode_lot(const Lot& lot) {
+  Encoder e;
+  e.u8(1);
+  e.svarint(lot.remaining);
+  e.svarint(lot.held);
+  e.svarint(lot.vests_at.micros);
+  e.svarint(lot.expires_at.micros);
+  e.u8(lot.vested ? 1 : 0);
+  return e.take();
+}
+
+Status decode_lot(std::string_view value, Lot* lot) {
+  Decoder d(value);
+  if (d.u8() != 1) return corrupt("lot");
+  lot->remaining = d.svarint();
+  lot->held = d.svarint();
+  lot->vests_at.micros = d.svarint();
+  lot->expires_at.micros = d.svarint();
+  lot->vested = d.u8() != 0;
+  if (!d.done()) return corrupt("lot");
+  return Status::ok();
+}
+
+std::string encode_hold(const HoldState& h) {
+  Encoder e;
+  e.u8(1);
+  e.str(h.hold.member);
+  e.svarint(h.hold.points);
+  e.u8(static_cast<std::uint8_t>(h.hold.status));
+  e.svarint(h.hold.created_at.micros);
+  e.svarint(h.hold.expires_at.micros);
+  e.str(h.hold.order_id);
+  e.svarint(h.hold.captured);
+  e.varint(h.slices.size());
+  for (const auto& [seq, points] : h.slices) {
+    e.varint(seq);
+    e.svarint(points);
+  }
+  return e.take();
+}
+
+Status decode_hold(std::string_view value, HoldState* h) {
+  Decoder d(value);
+  if (d.u8() != 1) return corrupt("hold");
+  h->hold.member = d.str();
+  h->hold.points = d.svarint();
+  std::uint8_t status = d.u8();
+  if (status > 3) return corrupt("hold");
+  h->hold.status = static_cast<HoldStatus>(status);
+  h->hold.created_at.micros = d.svarint();
+  h->hold.expires_at.micros = d.svarint();
+  h->hold.order_id = d.str();
+  h->hold.captured = d.svarint();
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    Seq seq = d.varint();
+    h->slices.emplace_back(seq, d.svarint());
+  }
+  if (!d.done()) return corrupt("hold");
+  return Status::ok();
+}
+
+std::string encode_uses(const std::vector<Timestamp>& uses) {
+  Encoder e;
+  e.u8(1);
+  e.varint(uses.size());
+  for (Timestamp t : uses) e.svarint(t.micros);
+  return e.take();
+}
+
+Status decode_uses(std::string_view value, std::vector<Timestamp>* uses) {
+  Decoder d(value);
+  if (d.u8() != 1) return corrupt("offer use");
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) uses->push_back({d.svarint()});
+  if (!d.done()) return corrupt("offer use");
+  return Status::ok();
+}
+
+std::string encode_counters(const DayCounters& c) {
+  Encoder e;
+  e.u8(1);
+  for (std::int64_t v : {c.earned, c.redeemed, c.expired, c.reversed}) e.svarint(v);
+  return e.take();
+}
+
+Status decode_counters(std::string_view value, DayCounters* c) {
+  Decoder d(value);
+  if (d.u8() != 1) return corrupt("counters");
+  for (std::int64_t* v : {&c->earned, &c->redeemed, &c->expired, &c->reversed}) {
+    *v = d.svarint();
+  }
+  if (!d.done()) return corrupt("counters");
+  return Status::ok();
+}
+
+}  // namespace encore::ledger::internal

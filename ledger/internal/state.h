@@ -1,0 +1,132 @@
+// The ledger's in-memory state and the one function that moves points: State::apply
+// folds a journal entry into members, lots, holds, offer usage and daily counters
+// (ledger/internal). The writer and `verify` share it, so replay rebuilds exactly.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "ledger/internal/codec.h"
+#include "ledger/ledger.h"
+
+namespace encore::ledger::internal {
+
+inline constexpr Timestamp never{INT64_MAX};
+
+// Points earned by one entry (an accrual, a positive adjustment or a reversal that gives
+// points back). `remaining` is spendable (or pending until vested); `held` is in holds.
+struct Lot {
+  std::int64_t remaining = 0;
+  std::int64_t held = 0;
+  Timestamp vests_at;
+  Timestamp expires_at = never;
+  bool vested = false;
+  friend bool operator==(const Lot&, const Lot&) = default;
+};
+
+struct MemberState {
+  Member profile;
+  // total = sum of the member's entries' points = available + pending + held.
+  std::int64_t total = 0;
+  std::int64_t pending = 0;
+  std::int64_t held = 0;
+  std::int64_t lifetime_earned = 0;
+  // Points owed after a reversal took more than the vested lots had; repaid first by
+  // points that become available. Invariant: available = vested lots' remaining - debt,
+  // and debt > 0 only while vested lots hold nothing.
+  std::int64_t debt = 0;
+  std::int64_t visits = 0;                      // purchases so far
+  std::optional<Timestamp> last_purchase_at;    // occurred_at of the latest purchase
+  std::optional<Timestamp> inactivity_expires;  // expiry policy inactivity: when all expire
+  std::map<std::int64_t, std::int64_t> window;  // tier window: UTC day -> points earned
+  std::map<Seq, std::int64_t> reversed;         // entry seq -> points reversed so far
+  std::map<Seq, Lot> lots;                      // by the seq of the entry that made it
+  std::map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;  // event times
+  Seq as_of = 0;                                // seq of the member's latest entry
+
+  std::int64_t available() const { return total - pending - held; }
+  std::int64_t vested_remaining() const;
+};
+
+struct HoldState {
+  Hold hold;
+  std::vector<std::pair<Seq, std::int64_t>> slices;  // lot seq -> points held from it
+};
+
+struct DayCounters {
+  std::int64_t earned = 0;
+  std::int64_t redeemed = 0;
+  std::int64_t expired = 0;
+  std::int64_t reversed = 0;
+  friend bool operator==(const DayCounters&, const DayCounters&) = default;
+};
+
+// What a batch changed, written from the final state when the batch ends.
+struct Dirty {
+  std::set<std::string, std::less<>> members;
+  std::set<std::pair<std::string, Seq>> lots;
+  std::set<std::string, std::less<>> holds;
+  std::set<std::string, std::less<>> budgets;
+  std::set<std::pair<std::string, std::string>> uses;  // offer id, member id
+  std::set<std::int64_t> days;
+  void clear() { *this = Dirty(); }
+};
+
+class State {
+ public:
+  // Folds one entry in. REQUIRES: the entry is valid for this state (the writer checked
+  // it; replay reads what the writer wrote). `rules` gives the calendar (may be null: UTC).
+  void apply(const Entry& entry, const rules::RuleSet* rules);
+
+  // Takes up to `points` from vested lots, earliest expiry first; returns the slices.
+  std::vector<std::pair<Seq, std::int64_t>> consume(MemberState& m, std::int64_t points);
+  // As consume, but leaves emptied lots in place (the caller moves the points elsewhere).
+  std::vector<std::pair<Seq, std::int64_t>> take_vested(MemberState& m, std::int64_t points);
+  // Lots whose points become available again repay debt first.
+  void settle_debt(MemberState& m);
+  void touch_lot(MemberState& m, Seq seq);  // marks dirty; erases an empty lot
+  void schedule_lot(const std::string& member, Seq seq, const Lot& lot);
+  void unschedule_lot(const std::string& member, Seq seq, const Lot& lot);
+
+  std::map<std::string, MemberState, std::less<>> members;
+  std::map<std::string, HoldState, std::less<>> holds;
+  std::map<std::string, std::int64_t, std::less<>> budget_used;  // offer id -> points
+  std::map<std::int64_t, DayCounters> days;  // days_from_civil(local date) -> activity
+  Seq last_seq = 0;
+  Hash chain_head{};
+  Timestamp clock_max;  // the latest recorded time
+
+  // Timers (ordered, so running them is deterministic).
+  std::set<std::tuple<std::int64_t, std::string, Seq>> vest_due;
+  std::set<std::tuple<std::int64_t, std::string, Seq>> expire_due;
+  std::set<std::pair<std::int64_t, std::string>> hold_due;
+  std::set<std::pair<std::int64_t, std::string>> inactivity_due;
+  std::set<std::pair<std::int64_t, std::string>> tier_due;
+
+  Dirty dirty;
+};
+
+// The member's balance at `now` (expiring: the next 90 days in the program timezone).
+Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestamp now,
+                     Seq as_of);
+std::int64_t utc_day(Timestamp t);
+
+// Record encodings (docs/storage.md).
+std::string encode_member(const MemberState& m);
+Status decode_member(std::string_view value, MemberState* m);
+std::string encode_lot(const Lot& lot);
+Status decode_lot(std::string_view value, Lot* lot);
+std::string encode_hold(const HoldState& h);
+Status decode_hold(std::string_view value, HoldState* h);
+std::string encode_uses(const std::vector<Timestamp>& uses);
+Status decode_uses(std::string_view value, std::vector<Timestamp>* uses);
+std::string encode_counters(const DayCounters& c);
+Status decode_counters(std::string_view value, DayCounters* c);
+
+}  // namespace encore::ledger::internal

@@ -1,0 +1,169 @@
+// RocksDB behind the ledger's storage interface (ledger/internal). Options per column
+// family follow PERFORMANCE.md: vector memtables for append-only families read only at
+// open, skiplists where readers look up keys.
+#include "ledger/internal/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+namespace encore::ledger::internal {
+namespace {
+
+constexpr const char* kFamilyNames[] = {"journal", "member_entries", "members", "lots",
+                                        "holds",   "idempotency",    "offers",  "rulesets",
+                                        "counters", "meta"};
+static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==
+              static_cast<std::size_t>(Family::count));
+
+Error storage_error(std::string_view what, const rocksdb::Status& s) {
+  return make_error(ErrorCode::unavailable, std::string(what) + ": " + s.ToString());
+}
+
+rocksdb::ColumnFamilyOptions family_options(Family family) {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 64 << 20;
+  switch (family) {
+    case Family::lots:
+    case Family::idempotency:
+      // Written on every command, read only at open (and on a rare replay): the vector
+      // memtable makes inserts cheap.
+      o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+
+}  // namespace
+
+Store::Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+Store::Batch::~Batch() = default;
+Store::Batch::Batch(Batch&&) noexcept = default;
+
+void Store::Batch::put(Family family, std::string_view key, std::string_view value) {
+  auto s = batch_->Put(store_->handle(family), rocksdb::Slice(key.data(), key.size()),
+                       rocksdb::Slice(value.data(), value.size()));
+  ENCORE_ASSERT(s.ok());
+}
+
+void Store::Batch::del(Family family, std::string_view key) {
+  auto s = batch_->Delete(store_->handle(family), rocksdb::Slice(key.data(), key.size()));
+  ENCORE_ASSERT(s.ok());
+}
+
+std::size_t Store::Batch::count() const { return static_cast<std::size_t>(batch_->Count()); }
+void Store::Batch::clear() { batch_->Clear(); }
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, OpenMode mode) {
+  std::unique_ptr<Store> store(new Store());
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = mode == OpenMode::read_write;
+  db_options.create_missing_column_families = mode == OpenMode::read_write;
+  db_options.max_background_jobs = 2;
+  db_options.allow_concurrent_memtable_write = false;  // vector memtables need it off
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (std::size_t i = 0; i < static_cast<std::size_t>(Family::count); ++i) {
+    descriptors.emplace_back(kFamilyNames[i], family_options(static_cast<Family>(i)));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s;
+  if (mode == OpenMode::read_write) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return make_error(ErrorCode::unavailable,
+                        "cannot create data dir " + dir.string() + ": " + ec.message());
+    }
+    s = rocksdb::DB::Open(db_options, dir.string(), descriptors, &handles, &db);
+  } else {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir.string(), descriptors, &handles, &db);
+  }
+  if (!s.ok()) return storage_error("open " + dir.string(), s);
+  store->db_.reset(db);
+  // handles[0] is the default family, which the ledger does not use.
+  store->handles_.assign(handles.begin() + 1, handles.end());
+  store->default_handle_ = handles[0];
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+}
+
+rocksdb::ColumnFamilyHandle* Store::handle(Family family) const {
+  return handles_[static_cast<std::size_t>(family)];
+}
+
+Store::Batch Store::new_batch() {
+  Batch b;
+  b.store_ = this;
+  return b;
+}
+
+Status Store::write_sync(Batch& batch) {
+  if (fail_writes_.load()) {
+    return make_error(ErrorCode::unavailable, "write batch: IO error: injected by a test");
+  }
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  auto s = db_->Write(options, batch.batch_.get());
+  if (!s.ok()) return storage_error("write batch", s);
+  return Status::ok();
+}
+
+Result<std::optional<std::string>> Store::get(Family family, std::string_view key) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), handle(family),
+                    rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return storage_error(std::string("read ") + kFamilyNames[int(family)], s);
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::scan(Family family, std::string_view start, std::string_view end,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions options;
+  rocksdb::Slice upper(end.data(), end.size());
+  if (!end.empty()) options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handle(family)));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) {
+    return storage_error(std::string("scan ") + kFamilyNames[int(family)], it->status());
+  }
+  return Status::ok();
+}
+
+Status Store::scan_reverse(
+    Family family, std::string_view before, std::string_view lowest,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions options;
+  rocksdb::Slice lower(lowest.data(), lowest.size());
+  options.iterate_lower_bound = &lower;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handle(family)));
+  it->SeekForPrev(rocksdb::Slice(before.data(), before.size()));
+  if (it->Valid() && std::string_view(it->key().data(), it->key().size()) == before) it->Prev();
+  for (; it->Valid(); it->Prev()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) {
+    return storage_error(std::string("scan ") + kFamilyNames[int(family)], it->status());
+  }
+  return Status::ok();
+}
+
+}  // namespace encore::ledger::internal

@@ -1,0 +1,88 @@
+// The ledger's storage (ledger/internal): the one place that includes RocksDB. Column
+// families, write batches, point reads and ordered scans; RocksDB errors become
+// Encore Status values with context.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/base/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace encore::ledger::internal {
+
+// docs/storage.md describes every family's keys and values.
+enum class Family : std::uint8_t {
+  journal,         // be64 seq -> entry encoding + hash
+  member_entries,  // member \0 be64 seq -> "" (a member's history)
+  members,         // member id -> member state
+  lots,            // member \0 be64 seq -> lot
+  holds,           // hold id -> hold
+  idempotency,     // scope \0 key -> fingerprint, created, status, body
+  offers,          // 'b' offer id -> budget used; 'u' offer \0 member -> use times
+  rulesets,        // version -> the rule files
+  counters,        // be64 day -> daily activity
+  meta,            // name -> last seq, chain head, clock, rule set in force
+  count,
+};
+
+enum class OpenMode : std::uint8_t { read_write, read_only };
+
+class Store {
+ public:
+  class Batch {
+   public:
+    Batch();
+    ~Batch();
+    Batch(Batch&&) noexcept;
+    void put(Family family, std::string_view key, std::string_view value);
+    void del(Family family, std::string_view key);
+    std::size_t count() const;
+    void clear();
+
+   private:
+    friend class Store;
+    Store* store_ = nullptr;  // set by Store::new_batch
+    std::unique_ptr<rocksdb::WriteBatch> batch_;
+  };
+
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, OpenMode mode);
+  ~Store();
+
+  Batch new_batch();
+  // Writes atomically with fsync (WriteOptions::sync = true).
+  Status write_sync(Batch& batch);
+  Result<std::optional<std::string>> get(Family family, std::string_view key) const;
+  // Calls fn(key, value) for keys in [start, end) ascending (end "" = to the end) until
+  // fn returns false.
+  Status scan(Family family, std::string_view start, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // Descending from the last key < before, down to keys >= lowest, until fn returns false.
+  Status scan_reverse(Family family, std::string_view before, std::string_view lowest,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  void fail_writes_for_testing() { fail_writes_.store(true); }
+
+ private:
+  Store() = default;
+  rocksdb::ColumnFamilyHandle* handle(Family family) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Family
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+  std::atomic<bool> fail_writes_{false};
+};
+
+}  // namespace encore::ledger::internal

@@ -1,0 +1,34 @@
+// Limits of the ledger layer (ledger/): every bound on the writer, holds and reads, with
+// the reason for its size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace encore::ledger {
+
+// Commands waiting for the writer. A full queue answers 503 at once instead of letting
+// latency grow without bound; 16,384 is ~64 batches of 256 concurrent requests and a few
+// MiB of memory.
+inline constexpr std::size_t writer_queue_max = 16'384;
+// Commands applied in one WriteBatch (one fsync). It must be at least the number of
+// concurrent requests (PERFORMANCE.md: a cap of 16 lost 11-26%); 4,096 bounds the batch's
+// memory and the latency of the slowest command in it.
+inline constexpr std::size_t writer_batch_max = 4'096;
+// Holds: API.md's default and maximum time to live.
+inline constexpr std::int64_t hold_ttl_seconds_default = 900;
+inline constexpr std::int64_t hold_ttl_seconds_max = 604'800;
+// Member ids (API.md): 1-64 characters of [A-Za-z0-9._:@-].
+inline constexpr std::size_t member_id_bytes_max = 64;
+// Free text carried into journal entries (reason, order id, channel, store): bounded so
+// one entry stays small; the HTTP body limit bounds them first.
+inline constexpr std::size_t entry_text_bytes_max = 1'000;
+// Reads: a member's history page (API.md: limit 1-500) and a journal page (1-1000).
+inline constexpr std::size_t entries_page_max = 500;
+inline constexpr std::size_t journal_page_max = 1'000;
+// Balance `expiring` and the liability report look this many days ahead (API.md).
+inline constexpr std::int64_t expiring_days_max = 90;
+// Liability report: days of activity listed (API.md: the last 90 days).
+inline constexpr std::int64_t report_days_max = 90;
+
+}  // namespace encore::ledger
