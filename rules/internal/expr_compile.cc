@@ -494,8 +494,13 @@ class Compiler {
   void error(std::size_t offset, std::string message) {
     errors_.push_back(ExprError{offset, std::move(message)});
   }
+  // A syntax error or a limit: parsing stops, and only this error is reported, since type
+  // errors found before it may come from the misparse (`weekday(event.time == 'sat'`).
   std::uint32_t syntax(std::size_t offset, std::string message) {
-    if (!fatal_) error(offset, std::move(message));
+    if (!fatal_) {
+      errors_.clear();
+      error(offset, std::move(message));
+    }
     fatal_ = true;
     return no_node;
   }
