@@ -1,0 +1,135 @@
+// Proves the HTTP layer's building blocks: the JSON writer escapes every string, the keys
+// file is parsed into hashes and looked up, and request bodies are read strictly (unknown
+// and repeated fields, trailing text, exact money, points range, member ids).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "api/internal/auth.h"
+#include "api/internal/json_reader.h"
+#include "api/internal/json_writer.h"
+
+namespace {
+
+using namespace encore;
+using namespace encore::api::internal;
+
+// Reads one field "v" of {"v": ...} with f.
+template <typename F>
+Status read_v(std::string_view body, F&& f) {
+  JsonBody b;
+  ENCORE_RETURN_IF_ERROR(b.parse(body));
+  ENCORE_RETURN_IF_ERROR(for_each_field(b.object(), {"v"}, f));
+  return b.finish();
+}
+
+}  // namespace
+
+TEST_CASE("the JSON writer escapes quotes, backslashes and control characters") {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("a\"b", "x\\y\n\x01z").key("n").integer(-5).key("l").begin_array();
+  w.integer(1).null().boolean(true).end_array().end_object();
+  CHECK(out == R"({"a\"b":"x\\y\n\u0001z","n":-5,"l":[1,null,true]})");
+}
+
+TEST_CASE("the keys file gives each key its role and keeps only hashes") {
+  auto keys = KeyStore::parse("pos:abc\n\n# comment\nadmin:def\r\n");
+  REQUIRE(keys);
+  CHECK(keys->size() == 2);
+  REQUIRE(keys->find("abc") != nullptr);
+  CHECK(keys->find("abc")->role == Role::pos);
+  CHECK(keys->find("def")->role == Role::admin);
+  CHECK(keys->find("ab") == nullptr);
+  CHECK(keys->find("") == nullptr);
+  CHECK(keys->find("abc")->client.size() == 16);
+  SUBCASE("bad lines are refused without echoing the key") {
+    auto bad = KeyStore::parse("boss:secret\n");
+    REQUIRE(!bad);
+    CHECK(bad.error().detail.find("secret") == std::string::npos);
+    CHECK(!KeyStore::parse("pos\n"));
+    CHECK(!KeyStore::parse("pos:\n"));
+    CHECK(!KeyStore::parse("pos:a\nadmin:a\n"));
+    CHECK(!KeyStore::parse("# nothing\n"));
+  }
+}
+
+TEST_CASE("request bodies: unknown, repeated and trailing content are 400") {
+  auto any = [](std::size_t, sj::value& v) { return read_points(v, "v").status(); };
+  CHECK(read_v(R"({"v": 1})", any));
+  CHECK(!read_v(R"({"w": 1})", any));
+  CHECK(!read_v(R"({"v": 1, "v": 2})", any));
+  CHECK(!read_v(R"({"v": 1} {})", any));
+  CHECK(!read_v(R"({"v": 1,})", any));
+  CHECK(!read_v(R"([1])", any));
+  CHECK(!read_v("", any));
+  CHECK(!read_v("not json", any));
+}
+
+TEST_CASE("points are integers in [-10^15, 10^15]") {
+  std::int64_t got = 0;
+  auto f = [&](std::size_t, sj::value& v) {
+    ENCORE_ASSIGN_OR_RETURN(got, read_points(v, "v"));
+    return Status::ok();
+  };
+  CHECK(read_v(R"({"v": 1000000000000000})", f));
+  CHECK(got == 1'000'000'000'000'000);
+  CHECK(read_v(R"({"v": -1000000000000000})", f));
+  CHECK(!read_v(R"({"v": 1000000000000001})", f));
+  CHECK(!read_v(R"({"v": 1.0})", f));
+  CHECK(!read_v(R"({"v": 1e3})", f));
+  CHECK(!read_v(R"({"v": "12"})", f));
+  CHECK(!read_v(R"({"v": 99999999999999999999999})", f));
+}
+
+TEST_CASE("money is parsed exactly from its text, string or number") {
+  Money got;
+  auto f = [&](std::size_t, sj::value& v) {
+    ENCORE_ASSIGN_OR_RETURN(got, read_money(v, "v", 2));
+    return Status::ok();
+  };
+  CHECK(read_v(R"({"v": "59.90"})", f));
+  CHECK(got.units() == 59'900'000);
+  CHECK(read_v(R"({"v": 0.29})", f));
+  CHECK(got.units() == 290'000);
+  CHECK(read_v(R"({"v": 12})", f));
+  CHECK(got.units() == 12'000'000);
+  CHECK(!read_v(R"({"v": "10.000"})", f));
+  CHECK(!read_v(R"({"v": 10.001})", f));
+  CHECK(!read_v(R"({"v": 1e2})", f));
+  CHECK(!read_v(R"({"v": "-1.00"})", f));
+  CHECK(!read_v(R"({"v": true})", f));
+}
+
+TEST_CASE("member ids are 1-64 characters of [A-Za-z0-9._:@-]") {
+  CHECK(check_member_id("m-1"));
+  CHECK(check_member_id("a.b_c:d@e-F9"));
+  CHECK(check_member_id(std::string(64, 'x')));
+  CHECK(!check_member_id(""));
+  CHECK(!check_member_id(std::string(65, 'x')));
+  CHECK(!check_member_id("a b"));
+  CHECK(!check_member_id("a/b"));
+}
+
+TEST_CASE("attributes take strings, integers, decimals and booleans; null only to delete") {
+  AttributeChanges got;
+  auto f = [&](bool allow_null) {
+    return [&got, allow_null](std::size_t, sj::value& v) {
+      ENCORE_ASSIGN_OR_RETURN(got, read_attributes(v, "v", allow_null));
+      return Status::ok();
+    };
+  };
+  CHECK(read_v(R"({"v": {"s": "x", "i": 3, "d": 1.5, "b": false}})", f(false)));
+  CHECK(got.size() == 4);
+  CHECK(!read_v(R"({"v": {"n": null}})", f(false)));
+  CHECK(read_v(R"({"v": {"n": null}})", f(true)));
+  CHECK(!got[0].second.has_value());
+  CHECK(!read_v(R"({"v": {"o": {}}})", f(true)));
+  CHECK(!read_v(R"({"v": {"a": [1]}})", f(true)));
+}
+
+TEST_CASE("query parameters are found by name") {
+  CHECK(query_param("limit=5&before=9", "before") == std::optional<std::string_view>("9"));
+  CHECK(!query_param("limit=5", "before"));
+  CHECK(query_param("a", "a") == std::optional<std::string_view>(""));
+}
