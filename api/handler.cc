@@ -2,6 +2,8 @@
 // endpoint. No socket here; the session (api/internal/session.cc) does the I/O.
 #include "api/handler.h"
 
+#include <fmt/format.h>
+
 #include "api/internal/auth.h"
 #include "api/internal/endpoints.h"
 #include "api/internal/json_writer.h"
@@ -179,6 +181,50 @@ Response problem_with(ErrorCode code, std::string_view detail,
 }
 
 }  // namespace internal
+
+Result<std::shared_ptr<const internal::KeyStore>> load_keys_file(
+    const std::filesystem::path& path) {
+  auto keys = internal::KeyStore::load_file(path);
+  if (!keys) return std::move(keys).error();
+  return std::shared_ptr<const internal::KeyStore>(
+      std::make_shared<internal::KeyStore>(std::move(*keys)));
+}
+
+std::shared_ptr<internal::Metrics> make_metrics() { return std::make_shared<internal::Metrics>(); }
+
+void set_metrics_rule_set(internal::Metrics& metrics, std::string version) {
+  metrics.set_rule_set_version(std::move(version));
+}
+
+void add_ledger_metrics(Context& context) {
+  const ledger::Ledger* ledger = context.ledger;
+  context.metrics->add_collector([ledger](std::string& out) {
+    const ledger::LedgerStats s = ledger->stats();
+    auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t v) {
+      fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} counter\n{} {}\n", name,
+                     help, name, name, v);
+    };
+    auto gauge = [&out](std::string_view name, std::string_view help, std::uint64_t v) {
+      fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name,
+                     help, name, name, v);
+    };
+    counter("encore_ledger_commands_total", "Commands applied by the writer.", s.commands);
+    counter("encore_ledger_batches_total", "Group-commit batches written.", s.batches);
+    counter("encore_ledger_entries_total", "Journal entries written.", s.entries);
+    counter("encore_ledger_rejected_queue_full_total",
+            "Commands refused because the writer's queue was full.", s.rejected_queue_full);
+    gauge("encore_ledger_queue_depth", "Commands waiting for the writer.", s.queue_depth);
+    gauge("encore_ledger_last_seq", "The last journal seq.", s.last_seq);
+    out += "# HELP encore_ledger_batches_by_size_total Batches by size: min..2*min-1 "
+           "commands.\n";
+    out += "# TYPE encore_ledger_batches_by_size_total counter\n";
+    for (std::size_t k = 0; k < s.batch_size_log2.size(); ++k) {
+      fmt::format_to(std::back_inserter(out),
+                     "encore_ledger_batches_by_size_total{{min=\"{}\"}} {}\n",
+                     std::uint64_t{1} << k, s.batch_size_log2[k]);
+    }
+  });
+}
 
 Response handle(const Request& req, Context& ctx) {
   std::string_view target = req.target;

@@ -84,6 +84,17 @@ Response handle(const Request& request, Context& context);
 Response problem(ErrorCode code, std::string_view detail);
 Response problem(const Error& error);
 
+// Wiring for the server binary (the types stay internal): the keys file, kept as hashes,
+// and the metrics registry. Errors name the keys file's line, never a key.
+Result<std::shared_ptr<const internal::KeyStore>> load_keys_file(
+    const std::filesystem::path& path);
+std::shared_ptr<internal::Metrics> make_metrics();
+// Records the rule-set version shown by /metrics (encore_rule_set_info).
+void set_metrics_rule_set(internal::Metrics& metrics, std::string version);
+// Adds the ledger's counters (commands, batches, queue depth, batch sizes) to /metrics.
+// REQUIRES: context.metrics and context.ledger set; the ledger outlives the metrics' use.
+void add_ledger_metrics(Context& context);
+
 // Reloads the rules directory into the ledger (POST /v1/admin/rules/reload and SIGHUP).
 // 200 {"version"} or 422 rules_invalid with every error.
 Response reload_rules(Context& context);

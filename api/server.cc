@@ -83,8 +83,8 @@ asio::awaitable<Response> await_pending(PendingResponse& pending) {
 
 Status parse_listen_address(std::string_view text, std::string& host, std::uint16_t& port) {
   auto bad = [&] {
-    return Status(make_error(ErrorCode::invalid_request,
-                             "listen address must be HOST:PORT, got \"" + std::string(text) + "\""));
+    std::string detail = "listen address must be HOST:PORT, got \"" + std::string(text) + "\"";
+    return Status(make_error(ErrorCode::invalid_request, std::move(detail)));
   };
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return bad();

@@ -32,7 +32,9 @@ bool is_integer_text(std::string_view s) {
 
 }  // namespace
 
-Error invalid(std::string detail) { return make_error(ErrorCode::invalid_request, std::move(detail)); }
+Error invalid(std::string detail) {
+  return make_error(ErrorCode::invalid_request, std::move(detail));
+}
 
 Error json_error(simdjson::error_code e) {
   return invalid(std::string("request body is not valid JSON: ") + simdjson::error_message(e));
