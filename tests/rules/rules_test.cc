@@ -4,9 +4,11 @@
 // eligible()). Real files in a temporary directory; no mocks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "rules/inputs.h"
@@ -371,4 +373,63 @@ TEST_CASE("events and members are read from JSON with exact money") {
   auto m = parse_member_json(R"({"id": "m-1", "tier": "gold", "birthday": "1990-02-28"})");
   REQUIRE(m.has_value());
   CHECK(m->birthday == CivilDate{1990, 2, 28});
+}
+
+TEST_CASE("mangled rule files never crash and every error points inside its file") {
+  const char* src = std::getenv("ENCORE_SOURCE_DIR");
+  REQUIRE_MESSAGE(src != nullptr, "ENCORE_SOURCE_DIR must name the source tree");
+  std::vector<RuleFile> demo;
+  for (const auto& entry : fs::directory_iterator(fs::path(src) / "docs/examples/rules")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    demo.push_back(RuleFile{entry.path().filename().string(), content});
+  }
+  REQUIRE(load_files(demo).rule_set != nullptr);
+  // A fixed-seed generator: the same mutations on every run.
+  std::uint64_t state = 20261123;
+  auto next = [&state](std::uint64_t bound) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((state >> 33) % bound);
+  };
+  static const char kChars[] = "{}[],:\"'\\ a1.-\n=&|()*";
+  int invalid = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<RuleFile> files = demo;
+    for (int m = 0, count = 1 + static_cast<int>(next(3)); m < count; ++m) {
+      std::string& text = files[next(files.size())].content;
+      std::size_t at = next(text.size() + 1);
+      switch (next(4)) {
+        case 0: if (at < text.size()) text.erase(at, 1 + next(3)); break;
+        case 1: text.insert(at, 1, kChars[next(sizeof kChars - 1)]); break;
+        case 2: text.resize(at); break;
+        default: if (at < text.size()) text[at] = kChars[next(sizeof kChars - 1)]; break;
+      }
+    }
+    LoadResult r = load_files(files);
+    REQUIRE((r.rule_set == nullptr) != r.errors.empty());
+    if (!r.rule_set) ++invalid;
+    for (const auto& e : r.errors) {
+      INFO(e.to_string());
+      CHECK(!e.message.empty());
+      if (e.line == 0) {
+        CHECK(e.column == 0);
+        continue;
+      }
+      auto f = std::find_if(files.begin(), files.end(),
+                            [&](const RuleFile& rf) { return rf.name == e.file; });
+      REQUIRE(f != files.end());
+      // The line exists and the column is within it (or just past its end).
+      std::size_t line_start = 0;
+      for (int l = 1; l < e.line; ++l) {
+        line_start = f->content.find('\n', line_start);
+        REQUIRE(line_start != std::string::npos);
+        ++line_start;
+      }
+      std::size_t line_end = f->content.find('\n', line_start);
+      if (line_end == std::string::npos) line_end = f->content.size();
+      CHECK(e.column >= 1);
+      CHECK(static_cast<std::size_t>(e.column) <= line_end - line_start + 1);
+    }
+  }
+  CHECK(invalid > 1000);  // most mutations break something, and were reported
 }
