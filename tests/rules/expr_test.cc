@@ -24,13 +24,32 @@ std::atomic<bool> counting{false};
 std::atomic<long> allocations{0};
 }  // namespace
 
-void* operator new(std::size_t n) {
+// Not under AddressSanitizer, which has its own operator new and checks its pairing.
+#if !defined(__SANITIZE_ADDRESS__)
+#define ENCORE_COUNTS_ALLOCATIONS 1
+namespace {
+void* counted_malloc(std::size_t n) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  return std::malloc(n == 0 ? 1 : n);
+}
+}  // namespace
+void* operator new(std::size_t n) {
+  if (void* p = counted_malloc(n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) {
+  if (void* p = counted_malloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -452,7 +471,9 @@ TEST_CASE("evaluation allocates nothing on the heap") {
   int truths = 0;
   for (const auto& e : exprs) truths += evaluate_expression(*e, in).truth ? 1 : 0;
   counting = false;
+#if defined(ENCORE_COUNTS_ALLOCATIONS)
   CHECK(allocations.load() == 0);
+#endif
   CHECK(truths == 4);
 }
 
