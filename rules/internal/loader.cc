@@ -171,10 +171,6 @@ class Loader {
       return;
     }
     check_keys(root, kTopKeys, "a rule file");
-    if (root.members.empty()) {
-      error(root.pos, "this rule file is empty; it should have \"program\", \"tiers\" or "
-                      "\"offers\"");
-    }
     for (const auto& m : root.members) {
       if (m.key == "program") {
         if (program_seen_) {
