@@ -108,6 +108,7 @@ class Loader {
     }
     LoadResult result;
     if (!errors_.empty()) {
+      sort_errors(files);
       result.errors = std::move(errors_);
       return result;
     }
@@ -146,6 +147,27 @@ class Loader {
     file_ = nullptr;
     error(SourcePos{}, std::move(message));
     file_ = saved;
+  }
+
+  // Puts errors in reading order: by file, line and column; problems of the whole set
+  // after those of files, and the "more errors" note last.
+  void sort_errors(const std::vector<RuleFile>& files) {
+    auto rank = [&](const RuleError& e) {
+      if (e.line == 0) return files.size();
+      for (std::size_t k = 0; k < files.size(); ++k) {
+        if (files[k].name == e.file) return k;
+      }
+      return files.size();
+    };
+    auto end = errors_.size() > rule_errors_max ? errors_.begin() + rule_errors_max
+                                                 : errors_.end();
+    std::stable_sort(errors_.begin(), end, [&](const RuleError& a, const RuleError& b) {
+      auto ra = rank(a);
+      auto rb = rank(b);
+      if (ra != rb) return ra < rb;
+      if (a.line != b.line) return a.line < b.line;
+      return a.column < b.column;
+    });
   }
 
   // ---- files ----
