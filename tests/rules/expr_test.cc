@@ -415,10 +415,11 @@ TEST_CASE("attributes: a comparison with a value of another kind is false, != is
         "an attribute used as a number is not a number");
   CHECK(failure(w, "member.attributes.nope * 2", ExprResult::number) ==
         "an attribute used as a number is not a number");
-  CHECK(failure(w, "lower(member.attributes.age) == 'x'") == "an attribute used as text is not text");
+  CHECK(failure(w, "lower(member.attributes.age) == 'x'") ==
+        "an attribute used as text is not text");
 }
 
-TEST_CASE("defined results: division by zero, overflow and times out of range fail the evaluation") {
+TEST_CASE("defined results: division by zero, overflow, times out of range fail the evaluation") {
   World w;
   CHECK(failure(w, "1 / 0 == 1") == "division by zero");
   CHECK(failure(w, "member.visits % 0 == 1") == "division by zero");
@@ -628,7 +629,8 @@ TEST_CASE("syntax errors point at the problem and say how to fix it") {
                                 "function call) but found `>`");
   CHECK(errors("1 < base < 5") ==
         "9: comparisons cannot be chained; join them with `&&`, like `a < b && b < c`");
-  CHECK(errors("weekday(event.time == 'sat'") == "7: the `(` of `weekday` is not closed; add a `)`");
+  CHECK(errors("weekday(event.time == 'sat'") ==
+        "7: the `(` of `weekday` is not closed; add a `)`");
   CHECK(errors("min(1 2) == 1") == "6: unexpected `2`; expected `,` or `)` in the arguments of "
                                    "`min`");
   CHECK(errors("event.channel in ['a', event.store]") ==
@@ -820,4 +822,50 @@ TEST_CASE("the 20 benchmark offers give the answer key's awards on hand-made eve
           "platinum-triple:500 app-fifty:50 basket-100:100 basket-250:250 encore-lapsed:200 "
           "encore-lapsed-gold:500 live-tickets:125");
   }
+}
+
+TEST_CASE("mangled expressions never crash: they fail to compile or evaluate to a defined result") {
+  // Deterministic mutations (delete, insert, replace a byte) of real expressions.
+  std::vector<std::string> seeds;
+  for (const BenchOffer& o : kBenchOffers) {
+    seeds.push_back(o.when);
+    seeds.push_back(o.award);
+  }
+  seeds.push_back("sum(filter(event.items, item.category == 'vinyl'), item.total) * 2");
+  seeds.push_back("if(has(member.attributes.x), member.attributes.x + 1, -event.total % 3)");
+  seeds.push_back("days_since(event.time - 30d) >= 1 && lower(event.store) in ['s-1', 's-2']");
+  static constexpr std::string_view kBytes = "()[],.'\"!&|=<>+-*/%01d_ aeimtx\\\xE2\x80";
+  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&](std::uint64_t bound) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % bound;
+  };
+  World w;
+  w.member.attributes["x"] = std::int64_t{7};
+  int compiled = 0;
+  for (int round = 0; round < 3'000; ++round) {
+    std::string text = seeds[next(seeds.size())];
+    for (std::uint64_t k = 0, n = 1 + next(3); k < n; ++k) {
+      std::size_t pos = next(text.size() + 1);
+      char c = kBytes[next(kBytes.size())];
+      std::uint64_t how = next(3);
+      if (how == 0 && pos < text.size()) text.erase(pos, 1);
+      if (how == 1) text.insert(pos, 1, c);
+      if (how == 2 && pos < text.size()) text[pos] = c;
+    }
+    for (ExprResult result : {ExprResult::boolean, ExprResult::number}) {
+      CompileOutput out = compile_expression(text, ExprContext::event, result);
+      CHECK((out.expr == nullptr) == !out.errors.empty());
+      for (const ExprError& e : out.errors) {
+        CHECK(e.offset <= text.size());
+        CHECK(!e.message.empty());
+      }
+      if (!out.expr) continue;
+      ++compiled;
+      EvalOutcome r = evaluate_expression(*out.expr, w.input());
+      CHECK((r.ok || !r.failure.empty()));
+      CHECK(!explain_expression(*out.expr, w.input()).empty());
+    }
+  }
+  CHECK(compiled > 100);
 }
