@@ -175,3 +175,29 @@ TEST_CASE("every golden rules case gives exactly its expected output") {
   CHECK(check_cases >= 25);
   CHECK(eval_cases >= 8);
 }
+
+TEST_CASE("every error message quoted in docs/rules.md is one a golden case produces") {
+  fs::path root = source_dir();
+  std::string all_expected;
+  for (const auto& entry : fs::directory_iterator(root / "tests" / "cases" / "rules")) {
+    if (fs::exists(entry.path() / "expected.txt")) {
+      all_expected += read_file(entry.path() / "expected.txt");
+    }
+  }
+  std::istringstream doc(read_file(root / "docs" / "rules.md"));
+  std::string line;
+  int quoted = 0;
+  while (std::getline(doc, line)) {
+    // A quoted message looks like "name.json:12:5: ..." or "(rule set):0:0: ...".
+    auto colon = line.find(':');
+    if (colon == std::string::npos || line.find(' ') < colon) {
+      if (line.rfind("(rule set):", 0) != 0) continue;
+    }
+    if (line.find(".json:") == std::string::npos && line.rfind("(rule set):", 0) != 0) continue;
+    if (line.find("`") == 0) continue;
+    ++quoted;
+    INFO("docs/rules.md: ", line);
+    CHECK(all_expected.find(line + "\n") != std::string::npos);
+  }
+  CHECK(quoted >= 15);
+}
