@@ -434,3 +434,15 @@ TEST_CASE("mangled rule files never crash and every error points inside its file
   }
   CHECK(invalid > 1000);  // most mutations break something, and were reported
 }
+
+TEST_CASE("a directory with more files than rule_files_max is refused") {
+  TempDir dir;
+  dir.write("program.json", kProgram);
+  for (std::size_t k = 0; k < rule_files_max; ++k) {
+    dir.write("offer-" + std::to_string(k) + ".json", "{\"offers\": []}");
+  }
+  LoadResult r = load_directory(dir.path);
+  CHECK(r.rule_set == nullptr);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].message.find("more than 1000") != std::string::npos);
+}
