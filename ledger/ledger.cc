@@ -730,7 +730,9 @@ void LedgerImpl::fill_balance(const MemberState& m, CommandOutcome& out) const {
 void LedgerImpl::build_batch() {
   auto& s = state_;
   auto& b = *batch_;
-  for (const auto& id : s.dirty.members) b.put(Family::members, id, internal::encode_member(s.members.at(id)));
+  for (const auto& id : s.dirty.members) {
+    b.put(Family::members, id, internal::encode_member(s.members.at(id)));
+  }
   for (const auto& [id, seq] : s.dirty.lots) {
     const auto& lots = s.members.at(id).lots;
     auto it = lots.find(seq);
@@ -741,7 +743,9 @@ void LedgerImpl::build_batch() {
       b.put(Family::lots, key, internal::encode_lot(it->second));
     }
   }
-  for (const auto& id : s.dirty.holds) b.put(Family::holds, id, internal::encode_hold(s.holds.at(id)));
+  for (const auto& id : s.dirty.holds) {
+    b.put(Family::holds, id, internal::encode_hold(s.holds.at(id)));
+  }
   for (const auto& offer : s.dirty.budgets) {
     internal::Encoder e;
     e.svarint(s.budget_used.at(offer));
@@ -802,7 +806,9 @@ Status LedgerImpl::on(EnrollMember& c, CommandOutcome& out) {
       id = "m-" + std::to_string(state_.last_seq + 1) + "-" + std::to_string(n);
     }
   }
-  for (const auto& [key, value] : c.attributes) ENCORE_RETURN_IF_ERROR(check_text("attribute", key));
+  for (const auto& [key, value] : c.attributes) {
+    ENCORE_RETURN_IF_ERROR(check_text("attribute", key));
+  }
   Entry e = make_entry(EntryKind::enroll, id);
   e.tier = std::string(rules_->tier_for(0));
   emit(std::move(e));

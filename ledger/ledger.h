@@ -46,41 +46,41 @@ std::string hash_hex(const Hash& hash);  // 64 lowercase hex digits
 
 struct Entry {
   Seq seq = 0;
-  std::string member;
+  std::string member{};
   EntryKind kind = EntryKind::enroll;
   std::int64_t points = 0;   // signed change to the member's total
   std::int64_t amount = 0;   // for 0-point kinds that move points; else 0
-  Timestamp occurred_at;     // business time (= recorded_at unless an event said otherwise)
-  Timestamp recorded_at;     // the writer's clock, never going backwards
-  std::string channel;       // "" = null
-  std::string store;
-  std::string order_id;
-  std::string offer;         // accruals from an offer: its id; "" = base or none
+  Timestamp occurred_at{};     // business time (= recorded_at unless an event said otherwise)
+  Timestamp recorded_at{};     // the writer's clock, never going backwards
+  std::string channel{};       // "" = null
+  std::string store{};
+  std::string order_id{};
+  std::string offer{};         // accruals from an offer: its id; "" = base or none
   Seq reverses = 0;          // reversal: the seq it reverses; 0 = null
-  std::string hold;          // hold, capture, hold_release: the hold id; "" = null
-  std::string reason;        // hold_release: "captured" | "voided" | "expired"
-  std::string ruleset;       // "sha256:<hex>" of the rule set in force
+  std::string hold{};          // hold, capture, hold_release: the hold id; "" = null
+  std::string reason{};        // hold_release: "captured" | "voided" | "expired"
+  std::string ruleset{};       // "sha256:<hex>" of the rule set in force
   Hash hash{};               // SHA-256 over this entry's encoding and the previous hash
   // Additions to API.md's fields (allowed: "you may add fields"):
-  std::string tier;          // tier_change: the new tier id
+  std::string tier{};          // tier_change: the new tier id
   Seq lot = 0;               // vest, expiry: the accrual seq of the lot concerned (0 = all)
-  std::optional<Timestamp> vests_at;    // accrual and point-returning entries: the new lot's
-  std::optional<Timestamp> expires_at;  // vesting/expiry; hold: the hold's expiry
+  std::optional<Timestamp> vests_at{};    // accrual and point-returning entries: the new lot's
+  std::optional<Timestamp> expires_at{};  // vesting/expiry; hold: the hold's expiry
 };
 
 struct ExpiringPoints {
-  CivilDate date;  // program timezone
+  CivilDate date{};  // program timezone
   std::int64_t points = 0;
 };
 
 struct Balance {
-  std::string member;
+  std::string member{};
   std::int64_t available = 0;  // total - pending - held; may be negative
   std::int64_t pending = 0;
   std::int64_t held = 0;
   std::int64_t lifetime_earned = 0;
-  std::string tier;                       // "" when the program has no tiers
-  std::vector<ExpiringPoints> expiring;   // next 90 days, date ascending
+  std::string tier{};                       // "" when the program has no tiers
+  std::vector<ExpiringPoints> expiring{};   // next 90 days, date ascending
   Seq as_of = 0;                          // the journal seq this reflects
   std::int64_t total() const { return available + pending + held; }
 };
@@ -89,47 +89,47 @@ enum class MemberStatus : std::uint8_t { active = 0, frozen = 1 };
 std::string_view member_status_name(MemberStatus status);  // "active" | "frozen"
 
 struct Member {
-  std::string id;
+  std::string id{};
   MemberStatus status = MemberStatus::active;
-  std::string tier;
-  std::optional<CivilDate> birthday;
-  rules::Attributes attributes;
-  Timestamp enrolled_at;
+  std::string tier{};
+  std::optional<CivilDate> birthday{};
+  rules::Attributes attributes{};
+  Timestamp enrolled_at{};
 };
 
 enum class HoldStatus : std::uint8_t { active = 0, captured = 1, voided = 2, expired = 3 };
 std::string_view hold_status_name(HoldStatus status);
 
 struct Hold {
-  std::string id;
-  std::string member;
+  std::string id{};
+  std::string member{};
   std::int64_t points = 0;    // held at creation
   HoldStatus status = HoldStatus::active;
-  Timestamp created_at;
-  Timestamp expires_at;
-  std::string order_id;
+  Timestamp created_at{};
+  Timestamp expires_at{};
+  std::string order_id{};
   std::int64_t captured = 0;  // points captured (0 unless status is captured)
 };
 
 struct OfferPoints {
-  std::string id;
-  std::string name;
+  std::string id{};
+  std::string name{};
   std::int64_t points = 0;
 };
 
 struct EntryPage {
-  std::vector<Entry> entries;       // newest first
-  std::optional<Seq> next_before;   // nullopt when the page ends with the oldest entry
+  std::vector<Entry> entries{};       // newest first
+  std::optional<Seq> next_before{};   // nullopt when the page ends with the oldest entry
 };
 
 struct JournalPage {
-  std::vector<Entry> entries;  // oldest first
+  std::vector<Entry> entries{};  // oldest first
   Seq next_after = 0;          // seq of the last entry returned, or `after` when none
-  std::string chain_head;      // hex hash of the last durable entry ("" when empty)
+  std::string chain_head{};      // hex hash of the last durable entry ("" when empty)
 };
 
 struct LiabilityDay {
-  CivilDate date;
+  CivilDate date{};
   std::int64_t earned = 0;    // accruals and positive adjustments
   std::int64_t redeemed = 0;  // redemptions and captures, less reversals of them
   std::int64_t expired = 0;
@@ -143,87 +143,87 @@ struct LiabilityReport {
   std::int64_t expiring_30d = 0;  // cumulative
   std::int64_t expiring_60d = 0;
   std::int64_t expiring_90d = 0;
-  std::vector<LiabilityDay> days;  // last 90 days with activity, newest first
+  std::vector<LiabilityDay> days{};  // last 90 days with activity, newest first
 };
 
 struct MemberOffer {
-  std::string id;
-  std::string name;
-  std::string description;
-  std::optional<Timestamp> ends_at;
-  std::optional<std::int64_t> remaining_uses;  // nullopt: no per-member limit
+  std::string id{};
+  std::string name{};
+  std::string description{};
+  std::optional<Timestamp> ends_at{};
+  std::optional<std::int64_t> remaining_uses{};  // nullopt: no per-member limit
 };
 
 struct Quote {
   std::int64_t points = 0;
-  std::vector<OfferPoints> offers;
+  std::vector<OfferPoints> offers{};
 };
 
 struct RulesInfo {
-  std::shared_ptr<const rules::RuleSet> rule_set;
-  Timestamp loaded_at;
-  std::vector<std::int64_t> budget_used;  // per offer index of rule_set->offers()
+  std::shared_ptr<const rules::RuleSet> rule_set{};
+  Timestamp loaded_at{};
+  std::vector<std::int64_t> budget_used{};  // per offer index of rule_set->offers()
 };
 
 // ---- Commands -------------------------------------------------------------------
 
 // id: nullopt = the server makes one (deterministic, from the journal seq).
 struct EnrollMember {
-  std::optional<std::string> id;
-  std::optional<CivilDate> birthday;
-  rules::Attributes attributes;
+  std::optional<std::string> id{};
+  std::optional<CivilDate> birthday{};
+  rules::Attributes attributes{};
 };
 
 struct PatchMember {
-  std::string id;
+  std::string id{};
   // Merged into the member's attributes; nullopt deletes the key.
-  std::map<std::string, std::optional<rules::AttributeValue>, std::less<>> attributes;
-  std::optional<CivilDate> birthday;
-  std::optional<MemberStatus> status;
+  std::map<std::string, std::optional<rules::AttributeValue>, std::less<>> attributes{};
+  std::optional<CivilDate> birthday{};
+  std::optional<MemberStatus> status{};
 };
 
 // A purchase or other event. event.time is replaced by occurred_at, or the recorded time.
 struct RecordEvent {
-  std::string member;
-  rules::Event event;
-  std::optional<Timestamp> occurred_at;
+  std::string member{};
+  rules::Event event{};
+  std::optional<Timestamp> occurred_at{};
 };
 
 struct Redeem {
-  std::string member;
+  std::string member{};
   std::int64_t points = 0;  // > 0
-  std::string order_id;
-  std::string reason;
-  std::string channel;
-  std::string store;
+  std::string order_id{};
+  std::string reason{};
+  std::string channel{};
+  std::string store{};
 };
 
 struct CreateHold {
-  std::string member;
+  std::string member{};
   std::int64_t points = 0;                 // > 0
-  std::optional<std::int64_t> ttl_seconds;  // default hold_ttl_seconds_default
-  std::string order_id;
+  std::optional<std::int64_t> ttl_seconds{};  // default hold_ttl_seconds_default
+  std::string order_id{};
 };
 
 struct CaptureHold {
-  std::string hold;
-  std::optional<std::int64_t> points;  // default: all held; 0 < points <= held
+  std::string hold{};
+  std::optional<std::int64_t> points{};  // default: all held; 0 < points <= held
 };
 
 struct VoidHold {
-  std::string hold;
+  std::string hold{};
 };
 
 struct Reverse {
   Seq seq = 0;
-  std::optional<std::int64_t> points;  // default: all not yet reversed
-  std::string reason;
+  std::optional<std::int64_t> points{};  // default: all not yet reversed
+  std::string reason{};
 };
 
 struct Adjust {
-  std::string member;
+  std::string member{};
   std::int64_t points = 0;  // != 0
-  std::string reason;       // required
+  std::string reason{};       // required
 };
 
 // Manual clock only (LedgerOptions::manual_clock): advance, then run every due timer.
@@ -237,7 +237,7 @@ struct RunTimers {};
 
 // Puts a new rule set in force (reload). Stored in the rulesets family by version.
 struct SetRules {
-  std::shared_ptr<const rules::RuleSet> rule_set;
+  std::shared_ptr<const rules::RuleSet> rule_set{};
 };
 
 using Command = std::variant<EnrollMember, PatchMember, RecordEvent, Redeem, CreateHold,
@@ -248,27 +248,27 @@ using Command = std::variant<EnrollMember, PatchMember, RecordEvent, Redeem, Cre
 
 struct StoredResponse {
   int status = 0;
-  std::string body;
+  std::string body{};
 };
 
 struct CommandOutcome {
-  Status status;                      // ok, or the business error (never partial)
-  std::vector<Entry> entries;         // the entries written, in seq order
-  std::optional<Balance> balance;     // the member's balance after the command
-  std::optional<Member> member;       // enroll, patch
-  std::optional<Hold> hold;           // hold create/capture/void
-  std::vector<OfferPoints> offers;    // events: offers that applied, in order
+  Status status{};                      // ok, or the business error (never partial)
+  std::vector<Entry> entries{};         // the entries written, in seq order
+  std::optional<Balance> balance{};     // the member's balance after the command
+  std::optional<Member> member{};       // enroll, patch
+  std::optional<Hold> hold{};           // hold create/capture/void
+  std::vector<OfferPoints> offers{};    // events: offers that applied, in order
   std::int64_t points = 0;            // events: points earned
-  Timestamp now;                      // the recorded time of the command
+  Timestamp now{};                      // the recorded time of the command
   // Set when an idempotency record answered: the stored response, written nothing.
-  std::optional<StoredResponse> replayed;
+  std::optional<StoredResponse> replayed{};
 };
 
 using Fingerprint = std::array<std::uint8_t, 32>;  // sha256 of method, path and body
 
 struct IdempotencyRequest {
-  std::string scope;  // the API key's id
-  std::string key;    // the Idempotency-Key header
+  std::string scope{};  // the API key's id
+  std::string key{};    // the Idempotency-Key header
   Fingerprint fingerprint{};
   // Called on the writer thread when the outcome is to be stored (success, or an error
   // whose HTTP status is 404 or 409); its result is stored in the same write as the effect.
@@ -281,7 +281,7 @@ using Completion = std::function<void(CommandOutcome)>;
 // ---- Options, stats, verify -----------------------------------------------------
 
 struct LedgerOptions {
-  std::filesystem::path data_dir;
+  std::filesystem::path data_dir{};
   Clock* clock = nullptr;                 // required; outlives the Ledger
   ManualClock* manual_clock = nullptr;    // set with --manual-clock (same object as clock)
   std::size_t queue_max = 0;              // 0: limits.h default
@@ -305,8 +305,8 @@ struct VerifyReport {
   std::uint64_t members = 0;
   std::uint64_t lots = 0;
   std::uint64_t holds = 0;
-  std::string chain_head;  // hex
-  std::string difference;  // the first difference found ("" when none)
+  std::string chain_head{};  // hex
+  std::string difference{};  // the first difference found ("" when none)
 };
 
 // Called now and then while verifying: entries done, entries in the journal.
@@ -371,7 +371,7 @@ class Ledger {
 
  private:
   explicit Ledger(std::unique_ptr<LedgerImpl> impl);
-  std::unique_ptr<LedgerImpl> impl_;
+  std::unique_ptr<LedgerImpl> impl_{};
 };
 
 }  // namespace encore::ledger

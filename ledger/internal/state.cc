@@ -275,6 +275,7 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
     }
     case EntryKind::adjustment: {
       if (e.points > 0) {
+        counters.earned += e.points;
         new_lot(e.points, e.recorded_at, e.expires_at.value_or(never));
       } else {
         std::int64_t want = -e.points;
