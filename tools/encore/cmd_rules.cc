@@ -1,10 +1,12 @@
 // `encore rules check DIR` and `encore rules explain DIR --member F --event F`: check a
 // rules directory the way the server would load it, and show how an event would earn.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -87,19 +89,38 @@ int run_check(const std::string& dir) {
   std::printf(", backdating up to %lld days\n", static_cast<long long>(p.max_backdate_days));
   if (const auto& tiers = set->tiers()) {
     std::printf("tiers    over %lld days:", static_cast<long long>(tiers->window_days));
-    for (const auto& level : tiers->levels) {
-      std::printf(" %s from %lld (x%s);", level.id.c_str(),
+    for (std::size_t k = 0; k < tiers->levels.size(); ++k) {
+      const auto& level = tiers->levels[k];
+      std::printf("%s %s from %lld (x%s)", k ? ";" : "", level.id.c_str(),
                   static_cast<long long>(level.threshold), level.multiplier.to_string().c_str());
     }
     std::printf("\n");
   } else {
     std::printf("tiers    none\n");
   }
-  std::printf("offers   %zu in %zu file(s)\n", set->offers().size(), set->files().size());
-  for (const auto& o : set->offers()) {
-    std::printf("  %-28s on %-10s priority %lld%s  %s (%s)\n", o.id.c_str(), o.on.c_str(),
-                static_cast<long long>(o.priority), o.exclusive ? ", exclusive" : "",
-                o.name.c_str(), o.file.c_str());
+  std::printf("offers   %zu in %zu file(s), in the order they are tried:\n",
+              set->offers().size(), set->files().size());
+  // Priority descending, ties in file and position order: how evaluate() tries them.
+  std::vector<std::size_t> order(set->offers().size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return set->offers()[a].priority > set->offers()[b].priority;
+  });
+  for (std::size_t index : order) {
+    const rules::Offer& o = set->offers()[index];
+    std::string facts = "on " + o.on + ", priority " + std::to_string(o.priority);
+    if (o.exclusive) facts += ", exclusive";
+    if (o.starts_at) facts += ", from " + format_rfc3339(*o.starts_at);
+    if (o.ends_at) facts += ", until " + format_rfc3339(*o.ends_at);
+    if (o.limit_per_member) {
+      facts += ", " + std::to_string(*o.limit_per_member) + " per member";
+      facts += o.limit_period_days
+                   ? " in " + std::to_string(*o.limit_period_days) + " days"
+                   : std::string(" ever");
+    }
+    if (o.budget) facts += ", budget " + std::to_string(*o.budget) + " points";
+    std::printf("  %s (%s): %s\n      %s\n", o.id.c_str(), o.file.c_str(), o.name.c_str(),
+                facts.c_str());
   }
   std::printf("version  %s\n", set->version().c_str());
   return 0;
