@@ -665,8 +665,10 @@ class Loader {
     compiled.eligible = compile(o, "eligible", ExprContext::member_only, ExprResult::boolean);
     compiled.award = compile(o, "award", ExprContext::event, ExprResult::number);
     if (!o.find("award")) {
-      missing(o, "this offer", "award", "\"award\": \"100\" or \"award\": \"base\" (the "
-                                        "points it gives on top of base points)");
+      // RULES.md requires only id and name: without an award the offer gives nothing.
+      CompileOutput zero = compile_expression("0", ExprContext::event, ExprResult::number);
+      ENCORE_ASSERT(zero.expr != nullptr);
+      compiled.award = zero.expr;
     }
     if (errors_.size() == errors_before) {
       impl_->offers.push_back(std::move(offer));

@@ -446,3 +446,13 @@ TEST_CASE("a directory with more files than rule_files_max is refused") {
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].message.find("more than 1000") != std::string::npos);
 }
+
+TEST_CASE("an offer without an award loads, gives nothing and is still listed") {
+  auto set = must_load(R"([{"id": "news", "name": "Read our news"}])");
+  NoUsage usage;
+  auto e = purchase("10.00");
+  Evaluation eval = evaluate(*set, MemberView{}, e, e.time, usage, TraceMode::on);
+  CHECK(eval.offers.empty());
+  CHECK(eval.trace[0].outcome == OfferOutcome::zero_award);
+  CHECK(eligible(*set, MemberView{}, e.time, usage).size() == 1);
+}
