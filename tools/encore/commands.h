@@ -9,4 +9,7 @@ namespace encore::cli {
 // `encore rules check|explain` (cmd_rules.cc).
 void add_rules_commands(CLI::App& app, int& exit_code);
 
+// `encore verify --data DIR` (cmd_verify.cc).
+void add_verify_command(CLI::App& app, int& exit_code);
+
 }  // namespace encore::cli
