@@ -402,14 +402,17 @@ class Loader {
     if (v.kind != JsonKind::object) return wrong_kind(v, "program", "an object { ... }");
     check_keys(v, kProgramKeys, "the program");
     Program& p = impl_->program;
+    // Defaults for what RULES.md's example always gives: USD, a point per 1.00.
+    p.currency = "USD";
+    p.currency_digits = currency_fraction_digits(p.currency);
+    p.base_points = 1;
+    p.base_per = Decimal::from_units(Decimal::scale);
     if (auto name = read_string(v, "name")) {
       if (name->empty() || name->size() > rule_text_bytes_max) {
         error(v.find("name")->pos, "the program's `name` must be 1 to " +
                                        std::to_string(rule_text_bytes_max) + " characters");
       }
       p.name = *name;
-    } else if (!v.find("name")) {
-      missing(v, "the program", "name", "\"name\": \"Encore Club\"");
     }
     if (auto currency = read_string(v, "currency")) {
       bool ok = currency->size() == 3 &&
@@ -422,8 +425,6 @@ class Loader {
       }
       p.currency = *currency;
       p.currency_digits = currency_fraction_digits(*currency);
-    } else if (!v.find("currency")) {
-      missing(v, "the program", "currency", "\"currency\": \"USD\"");
     }
     if (const JsonValue* be = read_object(v, "base_earn", "{\"points\": 1, \"per\": \"1.00\"}")) {
       check_keys(*be, kBaseEarnKeys, "`base_earn`");
@@ -432,8 +433,6 @@ class Loader {
       auto per_max = Decimal::from_integer(1'000'000'000);
       if (auto per = read_decimal(*be, "per", Decimal{}, *per_max, "\"1.00\"")) p.base_per = *per;
       else if (!be->find("per")) missing(*be, "`base_earn`", "per", "\"per\": \"1.00\"");
-    } else if (!v.find("base_earn")) {
-      missing(v, "the program", "base_earn", "\"base_earn\": {\"points\": 1, \"per\": \"1.00\"}");
     }
     if (auto r = read_string(v, "rounding")) {
       if (*r == "floor") p.rounding = Rounding::floor;

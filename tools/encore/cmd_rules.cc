@@ -77,7 +77,8 @@ int run_check(const std::string& dir) {
   if (!set) return 1;
   const rules::Program& p = set->program();
   std::printf("rules are valid: %s\n", dir.c_str());
-  std::printf("program  %s: %lld point(s) per %s %s, rounding %s, timezone %s\n", p.name.c_str(),
+  std::printf("program  %s: %lld point(s) per %s %s, rounding %s, timezone %s\n",
+              p.name.empty() ? "(no name)" : p.name.c_str(),
               static_cast<long long>(p.base_points),
               p.base_per.to_string_fixed(p.currency_digits).c_str(), p.currency.c_str(),
               std::string(rounding_name(p.rounding)).c_str(), p.timezone.c_str());
