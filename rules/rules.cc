@@ -64,7 +64,9 @@ LoadResult load_directory(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   auto fail = [&](std::string message) {
     LoadResult r;
-    r.errors.push_back(RuleError{dir.filename().string(), 0, 0, std::move(message)});
+    // The directory's own name ("rules" for "conf/rules/"), as errors name files, not paths.
+    fs::path name = dir.filename().empty() ? dir.parent_path().filename() : dir.filename();
+    r.errors.push_back(RuleError{name.string(), 0, 0, std::move(message)});
     return r;
   };
   std::error_code ec;
