@@ -2,6 +2,8 @@
 // any rule error), opens the ledger, serves HTTP until SIGTERM/SIGINT, reloads rules on
 // SIGHUP. See docs/operations.md.
 #include <CLI/CLI.hpp>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -33,6 +35,14 @@ api::Response wait_for(api::Response r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals are taken by sigwait() below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   CLI::App app{"encored: the Encore loyalty points ledger server"};
   std::string data_dir;
   std::string rules_dir;
@@ -79,6 +89,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // Request lines are written by a background thread, so an I/O thread never waits on
+  // stdout; under overload the oldest queued lines are dropped rather than stall requests.
+  spdlog::init_thread_pool(16 * 1024, 1);
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "encored", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
+      spdlog::async_overflow_policy::overrun_oldest);
+  spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
   opts.read_timeout = std::chrono::seconds(read_timeout_s);
   opts.idle_timeout = std::chrono::seconds(idle_timeout_s);
@@ -94,14 +111,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-
-  // Signals are taken by sigwait() below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto keys = api::load_keys_file(keys_file);
   if (!keys) {
@@ -187,5 +196,6 @@ int main(int argc, char** argv) {
   ledger.reset();  // drains the writer's queue and closes RocksDB
   server.reset();  // after the ledger: late completions post to the server's I/O contexts
   spdlog::info("encored stopped");
+  spdlog::shutdown();  // writes out the queued log lines
   return 0;
 }
