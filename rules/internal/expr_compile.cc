@@ -574,8 +574,12 @@ class Compiler {
     if (t == Type::boolean) return i;
     if (t == Type::any) return cast(Op::any_to_bool, Type::boolean, i);
     if (t != Type::error) {
-      error(node(i).begin, std::string(what) + " needs true or false, but " + src(i) + " is " +
-                               std::string(phrase(t)));
+      std::string message = std::string(what) + " needs true or false, but " + src(i) + " is " +
+                            std::string(phrase(t));
+      if (node(i).op == Op::const_text && what == "`||`") {
+        message += "; to compare with several values, write `event.channel in ['app', 'web']`";
+      }
+      error(node(i).begin, message);
     }
     *ok = false;
     return i;
@@ -1095,6 +1099,11 @@ class Compiler {
       return backticked(name) + " needs a field, like `" + example + "`";
     }
     std::string message = "unknown name " + backticked(name);
+    std::string folded;
+    for (char c : name) folded += ascii_lower(c);
+    if (folded == "true" || folded == "false") {
+      return message + "; write `" + folded + "` in lower case";
+    }
     // Misspelt attributes: fix the prefix, keep the key.
     std::size_t second_dot = name.find('.', name.find('.') + 1);
     if (name.find('.') != std::string_view::npos && second_dot != std::string_view::npos) {

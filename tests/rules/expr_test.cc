@@ -510,6 +510,9 @@ TEST_CASE("type errors name the value, its kind and what was needed, at the righ
   CHECK(errors("!base") == "1: `!` needs true or false, but `base` is a number");
   CHECK(errors("base && true") == "0: `&&` needs true or false, but `base` is a number");
   CHECK(errors("true || event.store") == "8: `||` needs true or false, but `event.store` is text");
+  CHECK(errors("event.channel == 'app' || 'web'") ==
+        "26: `||` needs true or false, but `'web'` is text; to compare with several values, "
+        "write `event.channel in ['app', 'web']`");
   CHECK(errors("base") ==
         "0: this must be a condition (true or false), like `event.total >= 100`, but `base` is "
         "a number");
@@ -572,6 +575,8 @@ TEST_CASE("unknown names and functions suggest the closest known one") {
         "0: unknown function `wekday`; did you mean `weekday`?");
   CHECK(errors("frobnicate(1) == 1") == "0: unknown function `frobnicate`");
   CHECK(errors("base(1) == 1") == "0: `base` is not a function");
+  CHECK(errors("member.attributes.vip == True") ==
+        "25: unknown name `True`; write `true` in lower case");
 }
 
 TEST_CASE("arity errors say how many arguments a function takes") {
