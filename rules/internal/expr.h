@@ -53,6 +53,11 @@ struct ZoneSpan {
   std::int64_t offset_seconds = 0;
 };
 
+// The span of UTC seconds holding `utc_seconds` over which `zone`'s offset is constant.
+// Unlike date::time_zone::get_info alone, it keeps following a zone's daylight saving rules
+// after 2037 (where the zone files' listed transitions end), up to 2099. Thread-safe.
+ZoneSpan zone_span_at(const date::time_zone& zone, std::int64_t utc_seconds);
+
 // Everything an evaluation may read. The pointees must outlive the call.
 struct EvalInput {
   const MemberView* member = nullptr;  // never null

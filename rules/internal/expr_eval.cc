@@ -147,6 +147,36 @@ class ItemVisitor {
   ~ItemVisitor() = default;
 };
 
+ZoneSpan span_at(const date::time_zone& zone, std::int64_t s) {
+  auto info = zone.get_info(date::sys_seconds{std::chrono::seconds{s}});
+  return ZoneSpan{info.begin.time_since_epoch().count(), info.end.time_since_epoch().count(),
+                  info.offset.count()};
+}
+
+}  // namespace
+
+// The zone files list transitions up to 2037 and the `date` library keeps the last listed
+// offset after that. For a zone whose listed transitions reach 2037 (its rules go on), a
+// time in 2038..2099 reads the offset of the same moment 28 years earlier: between 1901
+// and 2099 the calendar repeats every 28 years (10,227 days), weekdays included, so rules
+// like "second Sunday of March" do too.
+ZoneSpan zone_span_at(const date::time_zone& zone, std::int64_t s) {
+  constexpr std::int64_t listed_until_min = 2'114'380'800;  // 2037-01-01T00:00:00Z
+  constexpr std::int64_t year_2100 = 4'102'444'800;         // 2100-01-01T00:00:00Z
+  constexpr std::int64_t cycle_seconds = 10'227 * 86'400;
+  ZoneSpan span = span_at(zone, s);
+  if (span.begin_seconds < listed_until_min || span.end_seconds <= year_2100 || s >= year_2100) {
+    return span;
+  }
+  std::int64_t shift = 0;
+  while (s - shift >= span.begin_seconds) shift += cycle_seconds;
+  ZoneSpan earlier = span_at(zone, s - shift);
+  return ZoneSpan{std::max(earlier.begin_seconds + shift, span.begin_seconds),
+                  std::min(earlier.end_seconds + shift, year_2100), earlier.offset_seconds};
+}
+
+namespace {
+
 class Evaluator {
  public:
   Evaluator(const CompiledExpr& x, const EvalInput& in)
@@ -335,12 +365,7 @@ class Evaluator {
       return std::nullopt;
     }
     std::int64_t s = floor_div(micros, micros_per_second);
-    if (!(span_->begin_seconds <= s && s < span_->end_seconds)) {
-      auto info = in_.zone->get_info(date::sys_seconds{std::chrono::seconds{s}});
-      span_->begin_seconds = info.begin.time_since_epoch().count();
-      span_->end_seconds = info.end.time_since_epoch().count();
-      span_->offset_seconds = info.offset.count();
-    }
+    if (!(span_->begin_seconds <= s && s < span_->end_seconds)) *span_ = zone_span_at(*in_.zone, s);
     return s + span_->offset_seconds;
   }
 

@@ -338,6 +338,30 @@ TEST_CASE("times, durations and the calendar functions in the program's time zon
   w.event.time = at("2026-07-01T16:00:00Z");
   CHECK(evaluate_expression(*hour, in).number.to_string() == "12");
 
+  // Beyond 2037 (the end of the zone files' listed transitions) the rules go on.
+  w.event.time = at("2040-07-01T16:00:00Z");
+  CHECK(evaluate_expression(*hour, in).number.to_string() == "12");
+  w.event.time = at("2040-01-15T16:00:00Z");
+  CHECK(evaluate_expression(*hour, in).number.to_string() == "11");
+  w.event.time = at("2038-03-14T06:59:59Z");  // the second Sunday of March 2038
+  CHECK(cond(w, "hour(event.time) == 1"));
+  w.event.time = at("2038-03-14T07:00:00Z");
+  CHECK(cond(w, "hour(event.time) == 3"));
+  w.event.time = at("2099-11-01T05:59:59Z");  // the first Sunday of November 2099
+  CHECK(cond(w, "hour(event.time) == 1 && day(event.time) == 1"));
+  w.event.time = at("2099-11-01T06:00:00Z");
+  CHECK(cond(w, "hour(event.time) == 1 && weekday(event.time) == 'sun'"));
+  w.event.time = at("2099-10-31T12:00:00Z");
+  CHECK(cond(w, "hour(event.time) == 8"));
+  w.zone = date::locate_zone("Asia/Tokyo");  // no daylight saving time: the files suffice
+  w.event.time = at("2045-06-30T15:00:00Z");
+  CHECK(cond(w, "hour(event.time) == 0 && day(event.time) == 1 && month(event.time) == 7"));
+  w.zone = date::locate_zone("Europe/Paris");
+  w.event.time = at("2050-07-14T10:00:00Z");
+  CHECK(cond(w, "hour(event.time) == 12"));
+  w.event.time = at("2050-12-14T10:00:00Z");
+  CHECK(cond(w, "hour(event.time) == 11"));
+
   w.zone = date::locate_zone("UTC");
   w.event.time = at("2026-11-28T10:30:00Z");
   w.now = at("2026-12-01T10:29:59Z");
