@@ -629,7 +629,7 @@ void LedgerImpl::update_tier(MemberState& m) {
   const std::int64_t today = internal::utc_day(now_);
   const std::int64_t first_day = today - tiers->window_days + 1;
   while (!m.window.empty() && m.window.begin()->first < first_day) m.window.erase(m.window.begin());
-  state_.dirty.members.insert(m.profile.id);
+  state_.mark(m);
   std::int64_t earned = 0;
   for (const auto& [day, points] : m.window) earned += points;
   std::string tier(rules_->tier_for(earned));
@@ -690,7 +690,7 @@ void LedgerImpl::run_timers() {
     auto& m = s.members.at(member);
     if (!m.inactivity_expires || m.inactivity_expires->micros != t) continue;
     m.inactivity_expires.reset();
-    s.dirty.members.insert(member);
+    s.mark(m);
     std::int64_t points = m.vested_remaining();
     if (points <= 0) continue;
     Entry e = make_entry(EntryKind::expiry, member);
@@ -730,8 +730,8 @@ void LedgerImpl::fill_balance(const MemberState& m, CommandOutcome& out) const {
 void LedgerImpl::build_batch() {
   auto& s = state_;
   auto& b = *batch_;
-  for (const auto& id : s.dirty.members) {
-    b.put(Family::members, id, internal::encode_member(s.members.at(id)));
+  for (const MemberState* m : s.dirty.members) {
+    b.put(Family::members, m->profile.id, internal::encode_member(*m));
   }
   for (const auto& [id, seq] : s.dirty.lots) {
     const auto& lots = s.members.at(id).lots;
@@ -767,14 +767,21 @@ void LedgerImpl::build_batch() {
 
 void LedgerImpl::publish() {
   auto& s = state_;
-  std::vector<std::pair<const std::string*, std::shared_ptr<const MemberState>>> members;
+  std::vector<std::shared_ptr<const MemberState>> members;
   members.reserve(s.dirty.members.size());
-  for (const auto& id : s.dirty.members) {
-    members.emplace_back(&id, std::make_shared<const MemberState>(s.members.at(id)));
+  for (const MemberState* m : s.dirty.members) {
+    members.push_back(std::make_shared<const MemberState>(*m));
   }
   {
     std::unique_lock lock(view_mu_);
-    for (auto& [id, m] : members) view_.members[*id] = std::move(m);
+    for (auto& m : members) {
+      auto it = view_.members.find(m->profile.id);
+      if (it == view_.members.end()) {
+        view_.members.emplace(m->profile.id, std::move(m));
+      } else {
+        it->second = std::move(m);
+      }
+    }
     for (const auto& id : s.dirty.holds) view_.holds[id] = s.holds.at(id).hold;
     for (const auto& offer : s.dirty.budgets) view_.budget_used[offer] = s.budget_used.at(offer);
     for (std::int64_t day : s.dirty.days) view_.days[day] = s.days.at(day);
@@ -837,7 +844,7 @@ Status LedgerImpl::on(PatchMember& c, CommandOutcome& out) {
   }
   if (c.birthday) m.profile.birthday = c.birthday;
   if (c.status) m.profile.status = *c.status;
-  state_.dirty.members.insert(c.id);
+  state_.mark(m);
   out.member = m.profile;
   fill_balance(m, out);
   return Status::ok();
@@ -898,7 +905,7 @@ Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
       m.inactivity_expires = now_.plus_days(program.expiry_days);
       state_.inactivity_due.emplace(m.inactivity_expires->micros, c.member);
     }
-    state_.dirty.members.insert(c.member);
+    state_.mark(m);
   }
   if (earned > 0) update_tier(m);
   out.points = earned;

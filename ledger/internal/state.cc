@@ -105,14 +105,14 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
     m.as_of = e.seq;
     auto [it, inserted] = members.emplace(e.member, std::move(m));
     ENCORE_ASSERT(inserted);
-    dirty.members.insert(e.member);
+    mark(it->second);
     return;
   }
   auto it = members.find(e.member);
   ENCORE_ASSERT(it != members.end());
   MemberState& m = it->second;
   m.as_of = e.seq;
-  dirty.members.insert(e.member);
+  mark(m);
   auto total = points_add(m.total, e.points);
   ENCORE_ASSERT(total.has_value());
   m.total = *total;

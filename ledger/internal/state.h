@@ -49,6 +49,7 @@ struct MemberState {
   std::map<Seq, Lot> lots;                      // by the seq of the entry that made it
   std::map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;  // event times
   Seq as_of = 0;                                // seq of the member's latest entry
+  bool dirty = false;                           // listed in State::dirty.members
 
   std::int64_t available() const { return total - pending - held; }
   std::int64_t vested_remaining() const;
@@ -69,13 +70,16 @@ struct DayCounters {
 
 // What a batch changed, written from the final state when the batch ends.
 struct Dirty {
-  std::set<std::string, std::less<>> members;
+  std::vector<MemberState*> members;  // each once (MemberState::dirty); map nodes are stable
   std::set<std::pair<std::string, Seq>> lots;
   std::set<std::string, std::less<>> holds;
   std::set<std::string, std::less<>> budgets;
   std::set<std::pair<std::string, std::string>> uses;  // offer id, member id
   std::set<std::int64_t> days;
-  void clear() { *this = Dirty(); }
+  void clear() {
+    for (MemberState* m : members) m->dirty = false;
+    *this = Dirty();
+  }
 };
 
 class State {
@@ -90,6 +94,12 @@ class State {
   std::vector<std::pair<Seq, std::int64_t>> take_vested(MemberState& m, std::int64_t points);
   // Lots whose points become available again repay debt first.
   void settle_debt(MemberState& m);
+  void mark(MemberState& m) {  // the member's record is to be written
+    if (!m.dirty) {
+      m.dirty = true;
+      dirty.members.push_back(&m);
+    }
+  }
   void touch_lot(MemberState& m, Seq seq);  // marks dirty; erases an empty lot
   void schedule_lot(const std::string& member, Seq seq, const Lot& lot);
   void unschedule_lot(const std::string& member, Seq seq, const Lot& lot);
