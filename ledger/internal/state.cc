@@ -306,8 +306,11 @@ Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestam
   b.as_of = as_of;
   const std::int64_t today = days_from_civil(rules.local_date(now));
   std::map<std::int64_t, std::int64_t> by_day;
+  // Any time zone is within a day of UTC: lots far outside the window skip the calendar.
+  const std::int64_t lowest = now.micros - 2 * micros_per_day;
+  const std::int64_t highest = now.micros + (expiring_days_max + 2) * micros_per_day;
   auto add = [&](Timestamp at, std::int64_t points) {
-    if (points <= 0 || at == never) return;
+    if (points <= 0 || at.micros < lowest || at.micros > highest) return;
     std::int64_t d = days_from_civil(rules.local_date(at));
     if (d >= today && d - today <= expiring_days_max) by_day[d] += points;
   };
