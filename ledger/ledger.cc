@@ -529,7 +529,9 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
     ++stats_.batch_size_log2[bucket];
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].done) batch[i].done(std::move(outcomes[i]));
+    // Taken out first: if a callback throws, the writer's handler completes only the rest.
+    Completion done = std::exchange(batch[i].done, nullptr);
+    if (done) done(std::move(outcomes[i]));
   }
 }
 

@@ -342,3 +342,35 @@ TEST_CASE("reversing a redemption or a capture gives the points back") {
 }
 
 }  // namespace encore::ledger::testing
+
+namespace encore::ledger::testing {
+
+TEST_CASE("reversing an accrual whose lot is partly held leaves the hold whole") {
+  Fixture f;
+  f.enroll("m-1");
+  Seq accrual = f.ok(purchase("m-1", "100.00")).entries[0].seq;
+  f.ok(purchase("m-1", "10.00"));
+  auto h = f.ok(CreateHold{.member = "m-1", .points = 90});  // 90 of the first lot
+  auto r = f.ok(Reverse{.seq = accrual});  // 10 from its lot, 10 from the other, 80 owed
+  CHECK(r.balance->held == 90);
+  CHECK(r.balance->available == -80);
+  auto v = f.ok(VoidHold{.hold = h.hold->id});  // the 90 come back and repay the debt
+  CHECK(v.balance->available == 10);
+  CHECK(v.balance->held == 0);
+  f.check_sum("m-1");
+  f.reopen();
+  CHECK(f.balance("m-1").available == 10);
+  f.ok(Redeem{.member = "m-1", .points = 10});
+}
+
+TEST_CASE("a capture at the moment a hold expires finds it expired") {
+  Fixture f;
+  f.funded("m-1", "10.00");
+  auto h = f.ok(CreateHold{.member = "m-1", .points = 5, .ttl_seconds = 60});
+  f.clock.advance_seconds(60);  // no command ran the timers yet
+  CHECK(code_of(f.run(CaptureHold{.hold = h.hold->id})) == ErrorCode::hold_not_active);
+  CHECK(f.ledger->hold(h.hold->id)->status == HoldStatus::expired);
+  CHECK(f.balance("m-1").available == 10);
+}
+
+}  // namespace encore::ledger::testing
