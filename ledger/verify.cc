@@ -419,7 +419,8 @@ class Verifier {
     if (count != replayed) {
       for (const auto& [id, m] : state_.members) {
         for (const auto& [seq, lot] : m.lots) {
-          ENCORE_ASSIGN_OR_RETURN(auto v, store_.get(Family::lots, internal::member_seq_key(id, seq)));
+          std::string key = internal::member_seq_key(id, seq);
+          ENCORE_ASSIGN_OR_RETURN(auto v, store_.get(Family::lots, key));
           if (!v) {
             return difference("lot " + std::to_string(seq) + " of member '" + id + "' (" +
                               std::to_string(lot.remaining) +
