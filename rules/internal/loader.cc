@@ -193,7 +193,10 @@ class Loader {
       return;
     }
     check_keys(root, kTopKeys, "a rule file");
-    for (const auto& m : root.members) {
+    for (std::size_t k = 0; k < root.members.size(); ++k) {
+      const auto& m = root.members[k];
+      // A key given twice is reported by check_keys; read only its first value.
+      if (root.find(m.key) != &m.value) continue;
       if (m.key == "program") {
         if (program_seen_) {
           error(m.key_pos, "a second \"program\"; the program is already defined at " +
