@@ -8,6 +8,7 @@
 
 #include <date/tz.h>
 
+#include "rules/internal/expr.h"
 #include "rules/internal/loader.h"
 #include "rules/internal/rule_set_impl.h"
 #include "rules/limits.h"
@@ -27,9 +28,9 @@ const std::vector<Offer>& RuleSet::offers() const { return impl_->offers; }
 const std::vector<RuleFile>& RuleSet::files() const { return impl_->files; }
 
 CivilDate RuleSet::local_date(Timestamp t) const {
-  const date::sys_seconds sys{std::chrono::seconds{t.seconds()}};
-  const date::sys_info info = impl_->zone->get_info(sys);
-  std::int64_t local = t.seconds() + info.offset.count();
+  // The same offsets as the expressions' weekday()/month() (zone rules kept past 2037).
+  const internal::ZoneSpan span = internal::zone_span_at(*impl_->zone, t.seconds());
+  std::int64_t local = t.seconds() + span.offset_seconds;
   std::int64_t days = local >= 0 ? local / 86'400 : -((-local + 86'399) / 86'400);
   return civil_from_days(days);
 }

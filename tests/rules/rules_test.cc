@@ -223,6 +223,9 @@ TEST_CASE("local dates, tiers and multipliers follow the program") {
   // 03:00 UTC on 1 March is still 28 February in New York.
   CHECK(set->local_date(*parse_rfc3339("2026-03-01T03:00:00Z")) == CivilDate{2026, 2, 28});
   CHECK(set->local_date(*parse_rfc3339("2026-03-01T05:00:00Z")) == CivilDate{2026, 3, 1});
+  // Summer time past 2037, where the zone file lists no more transitions (UTC-4):
+  // 04:30 UTC on 1 July 2045 is 00:30 on 1 July in New York, as weekday()/month() say.
+  CHECK(set->local_date(*parse_rfc3339("2045-07-01T04:30:00Z")) == CivilDate{2045, 7, 1});
   CHECK(set->tier_for(0) == "fan");
   CHECK(set->tier_for(4999) == "fan");
   CHECK(set->tier_for(5000) == "superfan");
