@@ -412,6 +412,9 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
 }
 
 void LedgerImpl::start() {
+  if (options_.sync_mode == SyncMode::pipelined) {
+    syncer_ = std::thread([this] { syncer_loop(); });
+  }
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -422,6 +425,12 @@ void LedgerImpl::stop() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 void LedgerImpl::submit(Pending pending) {
@@ -503,35 +512,77 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
   outcomes.reserve(batch.size());
   for (auto& p : batch) outcomes.push_back(apply_command(p));
   build_batch();
-  Status written = store_->write_sync(*batch_);
+  std::vector<Completion> done;
+  done.reserve(batch.size());
+  for (auto& p : batch) done.push_back(std::exchange(p.done, nullptr));
+  const bool pipelined = options_.sync_mode == SyncMode::pipelined;
+  Status written = store_->write(*batch_, pipelined ? internal::Durability::buffered
+                                                    : internal::Durability::sync);
   batch_.reset();
   if (!written) {
     failed_.store(true);
-    for (auto& p : batch) {
-      CommandOutcome out;
-      out.status = make_error(ErrorCode::unavailable, written.error().detail);
-      if (p.done) p.done(std::move(out));
-    }
+    fail_all(done, written.error().detail);
     return;
   }
-  publish();
-  {
-    std::lock_guard lock(stats_mu_);
-    stats_.commands += batch.size();
-    stats_.batches += 1;
-    stats_.entries += batch_entries_.size();
-    stats_.last_seq = state_.last_seq;
-    std::size_t bucket = 0;
-    for (std::size_t n = batch.size(); n > 1 && bucket + 1 < stats_.batch_size_log2.size();
-         n >>= 1) {
-      ++bucket;
-    }
-    ++stats_.batch_size_log2[bucket];
+  Published view = prepare_publish();
+  if (!pipelined) {
+    commit_publish(view, done.size());
+    complete(done, outcomes);
+    return;
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    // Taken out first: if a callback throws, the writer's handler completes only the rest.
-    Completion done = std::exchange(batch[i].done, nullptr);
-    if (done) done(std::move(outcomes[i]));
+  {
+    std::unique_lock lock(sync_mu_);
+    sync_cv_.wait(lock, [&] { return sync_queue_.size() < sync_pipeline_batches_max; });
+    sync_queue_.push_back(Written{std::move(done), std::move(outcomes), std::move(view)});
+  }
+  sync_cv_.notify_all();
+}
+
+void LedgerImpl::syncer_loop() {
+  bool broken = false;  // after a failed fsync nothing later can be trusted to be on disk
+  std::string broken_detail;
+  while (true) {
+    std::deque<Written> items;
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return sync_stopping_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;  // stopping and drained
+      items.swap(sync_queue_);
+    }
+    sync_cv_.notify_all();  // room for the writer
+    if (!broken) {
+      Status synced = store_->sync_wal();
+      if (!synced) {
+        broken = true;
+        broken_detail = synced.error().detail;
+        failed_.store(true);
+      }
+    }
+    for (auto& item : items) {
+      if (broken) {
+        fail_all(item.done, broken_detail);
+        continue;
+      }
+      commit_publish(item.view, item.done.size());
+      complete(item.done, item.outcomes);
+    }
+  }
+}
+
+void LedgerImpl::complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes) {
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    // Taken out first: if a callback throws, the handler completes only the rest.
+    Completion d = std::exchange(done[i], nullptr);
+    if (d) d(std::move(outcomes[i]));
+  }
+}
+
+void LedgerImpl::fail_all(std::vector<Completion>& done, const std::string& detail) {
+  for (auto& d : done) {
+    Completion f = std::exchange(d, nullptr);
+    CommandOutcome out;
+    out.status = make_error(ErrorCode::unavailable, detail);
+    if (f) f(std::move(out));
   }
 }
 
@@ -767,16 +818,31 @@ void LedgerImpl::build_batch() {
   b.put(Family::meta, kMetaClock, encode_time(s.clock_max));
 }
 
-void LedgerImpl::publish() {
+LedgerImpl::Published LedgerImpl::prepare_publish() {
   auto& s = state_;
-  std::vector<std::shared_ptr<const MemberState>> members;
-  members.reserve(s.dirty.members.size());
+  Published v;
+  v.members.reserve(s.dirty.members.size());
   for (const MemberState* m : s.dirty.members) {
-    members.push_back(std::make_shared<const MemberState>(*m));
+    v.members.push_back(std::make_shared<const MemberState>(*m));
   }
+  for (const auto& id : s.dirty.holds) v.holds.push_back(s.holds.at(id).hold);
+  for (const auto& offer : s.dirty.budgets) v.budgets.emplace_back(offer, s.budget_used.at(offer));
+  for (std::int64_t day : s.dirty.days) v.days.emplace_back(day, s.days.at(day));
+  if (rules_changed_) {
+    v.rules = rules_;
+    v.rules_loaded_at = rules_loaded_at_;
+  }
+  v.last_seq = s.last_seq;
+  v.chain_head = s.chain_head;
+  v.entries = batch_entries_.size();
+  s.dirty.clear();
+  return v;
+}
+
+void LedgerImpl::commit_publish(Published& v, std::size_t commands) {
   {
     std::unique_lock lock(view_mu_);
-    for (auto& m : members) {
+    for (auto& m : v.members) {
       auto it = view_.members.find(m->profile.id);
       if (it == view_.members.end()) {
         view_.members.emplace(m->profile.id, std::move(m));
@@ -784,17 +850,26 @@ void LedgerImpl::publish() {
         it->second = std::move(m);
       }
     }
-    for (const auto& id : s.dirty.holds) view_.holds[id] = s.holds.at(id).hold;
-    for (const auto& offer : s.dirty.budgets) view_.budget_used[offer] = s.budget_used.at(offer);
-    for (std::int64_t day : s.dirty.days) view_.days[day] = s.days.at(day);
-    if (rules_changed_) {
-      view_.rules = rules_;
-      view_.rules_loaded_at = rules_loaded_at_;
+    for (auto& h : v.holds) view_.holds[h.id] = std::move(h);
+    for (auto& [offer, used] : v.budgets) view_.budget_used[offer] = used;
+    for (auto& [day, counters] : v.days) view_.days[day] = counters;
+    if (v.rules) {
+      view_.rules = std::move(v.rules);
+      view_.rules_loaded_at = v.rules_loaded_at;
     }
-    view_.last_seq = s.last_seq;
-    view_.chain_head = s.chain_head;
+    view_.last_seq = v.last_seq;
+    view_.chain_head = v.chain_head;
   }
-  s.dirty.clear();
+  std::lock_guard lock(stats_mu_);
+  stats_.commands += commands;
+  stats_.batches += 1;
+  stats_.entries += v.entries;
+  stats_.last_seq = v.last_seq;
+  std::size_t bucket = 0;
+  for (std::size_t n = commands; n > 1 && bucket + 1 < stats_.batch_size_log2.size(); n >>= 1) {
+    ++bucket;
+  }
+  ++stats_.batch_size_log2[bucket];
 }
 
 // ---- Commands -------------------------------------------------------------------------

@@ -280,6 +280,12 @@ using Completion = std::function<void(CommandOutcome)>;
 
 // ---- Options, stats, verify -----------------------------------------------------
 
+// How a batch becomes durable. per_batch: Write(sync = true), then answer. pipelined: the
+// writer calls Write(sync = false) and moves on to the next batch while a syncer thread
+// fsyncs the WAL for every batch written so far, then publishes them to readers and
+// answers. Either way no reader sees, and no caller is told of, a write before it is on disk.
+enum class SyncMode : std::uint8_t { per_batch, pipelined };
+
 struct LedgerOptions {
   std::filesystem::path data_dir{};
   Clock* clock = nullptr;                 // required; outlives the Ledger
@@ -287,6 +293,7 @@ struct LedgerOptions {
   std::size_t queue_max = 0;              // 0: limits.h default
   std::size_t batch_max = 0;              // 0: limits.h default
   std::int64_t idempotency_ttl_days = 7;
+  SyncMode sync_mode = SyncMode::pipelined;
 };
 
 struct LedgerStats {

@@ -15,6 +15,9 @@ inline constexpr std::size_t writer_queue_max = 16'384;
 // concurrent requests (PERFORMANCE.md: a cap of 16 lost 11-26%); 4,096 bounds the batch's
 // memory and the latency of the slowest command in it.
 inline constexpr std::size_t writer_batch_max = 4'096;
+// Batches written but not yet fsynced (SyncMode::pipelined). Two keep the disk busy while
+// the writer applies the next batch; more only adds memory and latency.
+inline constexpr std::size_t sync_pipeline_batches_max = 2;
 // Holds: API.md's default and maximum time to live.
 inline constexpr std::int64_t hold_ttl_seconds_default = 900;
 inline constexpr std::int64_t hold_ttl_seconds_max = 604'800;

@@ -39,6 +39,24 @@ class LedgerImpl {
     std::optional<IdempotencyRequest> idempotency;
     Completion done;
   };
+  // What a batch changed, copied by the writer for readers; published once durable.
+  struct Published {
+    std::vector<std::shared_ptr<const internal::MemberState>> members;
+    std::vector<Hold> holds;
+    std::vector<std::pair<std::string, std::int64_t>> budgets;
+    std::vector<std::pair<std::int64_t, internal::DayCounters>> days;
+    std::shared_ptr<const rules::RuleSet> rules;  // null: unchanged
+    Timestamp rules_loaded_at;
+    Seq last_seq = 0;
+    Hash chain_head{};
+    std::size_t entries = 0;
+  };
+  // A batch written (not yet synced, SyncMode::pipelined) and what to do once it is.
+  struct Written {
+    std::vector<Completion> done;
+    std::vector<CommandOutcome> outcomes;
+    Published view;
+  };
   struct IdempotencyIndex {
     Fingerprint fingerprint{};
     std::int64_t created_micros = 0;
@@ -62,7 +80,11 @@ class LedgerImpl {
   Result<Entry> find_entry(Seq seq) const;
   void fill_balance(const internal::MemberState& m, CommandOutcome& out) const;
   void build_batch();
-  void publish();
+  Published prepare_publish();
+  void commit_publish(Published& view, std::size_t commands);
+  static void complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes);
+  static void fail_all(std::vector<Completion>& done, const std::string& detail);
+  void syncer_loop();
 
   Status on(EnrollMember& c, CommandOutcome& out);
   Status on(PatchMember& c, CommandOutcome& out);
@@ -109,6 +131,13 @@ class LedgerImpl {
   bool stopping_ = false;
   std::atomic<bool> failed_{false};
   std::thread writer_;
+
+  // Syncer (SyncMode::pipelined).
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Written> sync_queue_;
+  bool sync_stopping_ = false;
+  std::thread syncer_;
 
   mutable std::mutex stats_mu_;
   LedgerStats stats_;

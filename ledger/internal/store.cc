@@ -112,14 +112,23 @@ Store::Batch Store::new_batch() {
   return b;
 }
 
-Status Store::write_sync(Batch& batch) {
+Status Store::write(Batch& batch, Durability durability) {
   if (fail_writes_.load()) {
     return make_error(ErrorCode::unavailable, "write batch: IO error: injected by a test");
   }
   rocksdb::WriteOptions options;
-  options.sync = true;
+  options.sync = durability == Durability::sync;
   auto s = db_->Write(options, batch.batch_.get());
   if (!s.ok()) return storage_error("write batch", s);
+  return Status::ok();
+}
+
+Status Store::sync_wal() {
+  if (fail_writes_.load()) {
+    return make_error(ErrorCode::unavailable, "sync WAL: IO error: injected by a test");
+  }
+  auto s = db_->SyncWAL();
+  if (!s.ok()) return storage_error("sync WAL", s);
   return Status::ok();
 }
 

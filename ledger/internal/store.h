@@ -39,6 +39,8 @@ enum class Family : std::uint8_t {
 };
 
 enum class OpenMode : std::uint8_t { read_write, read_only };
+// sync: the write returns once on disk. buffered: in the OS; sync_wal() makes it durable.
+enum class Durability : std::uint8_t { sync, buffered };
 
 class Store {
  public:
@@ -63,7 +65,10 @@ class Store {
 
   Batch new_batch();
   // Writes atomically with fsync (WriteOptions::sync = true).
-  Status write_sync(Batch& batch);
+  Status write_sync(Batch& batch) { return write(batch, Durability::sync); }
+  Status write(Batch& batch, Durability durability);
+  // Fsyncs the write-ahead log: every batch written before is durable when it returns.
+  Status sync_wal();
   Result<std::optional<std::string>> get(Family family, std::string_view key) const;
   // Calls fn(key, value) for keys in [start, end) ascending (end "" = to the end) until
   // fn returns false.

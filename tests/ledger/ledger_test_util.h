@@ -87,6 +87,9 @@ struct Fixture {
 
   void open() {
     LedgerOptions o = extra;
+    // ctest runs this binary twice: once per SyncMode (ledger_test_per_batch).
+    const char* mode = std::getenv("ENCORE_LEDGER_SYNC_MODE");
+    if (mode != nullptr && std::string(mode) == "per_batch") o.sync_mode = SyncMode::per_batch;
     o.data_dir = dir.path();
     o.clock = &clock;
     o.manual_clock = &clock;
