@@ -275,7 +275,9 @@ struct IdempotencyRequest {
   std::function<StoredResponse(const CommandOutcome&)> render;
 };
 
-// Runs on the writer thread after the batch is durable (never before): keep it cheap.
+// Runs after the batch is durable (never before), on the writer thread (SyncMode::per_batch)
+// or the syncer thread (pipelined): keep it cheap and never wait in it for another command
+// (that would block the thread that completes it). It may call reads and submit.
 using Completion = std::function<void(CommandOutcome)>;
 
 // ---- Options, stats, verify -----------------------------------------------------
@@ -342,9 +344,9 @@ class Ledger {
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
-  // Thread-safe. Queues a command; `done` runs on the writer thread once the batch is
-  // durable, or at once on this thread with `unavailable` when the queue is full or
-  // the writer stopped after a storage error.
+  // Thread-safe. Queues a command; `done` runs once the batch is durable (see Completion),
+  // or at once on this thread with `unavailable` when the queue is full or the writer
+  // stopped after a storage error.
   void submit(Command command, std::optional<IdempotencyRequest> idempotency,
               Completion done);
   std::future<CommandOutcome> submit(Command command,
