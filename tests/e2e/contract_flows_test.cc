@@ -557,6 +557,11 @@ TEST_CASE("contract: holds reserve, capture, void and expire with the documented
                 "insufficient_points");
   CHECK_PROBLEM(c.post("/v1/members/m-1/holds", pos_key, R"({"points": 0})", "h5"), 400,
                 "invalid_request");
+  CHECK_PROBLEM(c.post("/v1/members/m-1/holds", pos_key, R"({"points": 1, "ttl_seconds": -1})",
+                       "h5b"),
+                400, "invalid_request");
+  CHECK_PROBLEM(c.post("/v1/members/m-1/holds", pos_key, R"({"points": -1})", "h5c"), 400,
+                "invalid_request");
 
   // Capture more than held is 400; part of it captures and releases the rest.
   CHECK_PROBLEM(c.post("/v1/holds/" + id + "/capture", pos_key, R"({"points": 41})", "c0"), 400,
@@ -654,6 +659,7 @@ TEST_CASE("contract: reversals of accruals, redemptions and captures; other kind
   CHECK(int_at(r.json().at("entry"), "reverses") == acc);
   CHECK(str_at(r.json().at("entry"), "reason") == "return");
   CHECK_PROBLEM(c.post(path, pos_key, R"({"points": 26})", "rv2"), 409, "over_reversal");
+  CHECK_PROBLEM(c.post(path, pos_key, R"({"points": -1})", "rv2b"), 400, "invalid_request");
 
   // Spend some, then reverse the rest of the accrual: points come off, even below zero.
   auto red = c.post("/v1/members/m-1/redemptions", pos_key, R"({"points": 20})", "r1");

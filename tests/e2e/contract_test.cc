@@ -68,6 +68,17 @@ TEST_CASE("contract: a body over 64 KiB is 413, a body of exactly 64 KiB is read
   CHECK_PROBLEM(c2.get("/v1/members/m-over", read_key), 404, "member_not_found");
   // 413 is not stored: the same key with a small body goes through.
   CHECK(c2.post("/v1/members", pos_key, R"({"id": "m-over"})", "k2").status == 201);
+  // The limit holds for every body, a rule file to validate included.
+  auto rules = s.client().request(
+      "POST", "/v1/rules/validate",
+      with_key(admin_key, {{"Content-Type", "application/json"}}),
+      padded(R"({"offers": []})", 64 * 1024 + 1));
+  CHECK_PROBLEM(rules, 413, "payload_too_large");
+  auto event = s.client().post("/v1/events", pos_key,
+                               padded(R"({"member": "m-over", "type": "purchase"})",
+                                      64 * 1024 + 1),
+                               "k3");
+  CHECK_PROBLEM(event, 413, "payload_too_large");
 }
 
 TEST_CASE("contract: bodies that are not JSON or carry unknown fields are 400 invalid_request") {
@@ -115,6 +126,13 @@ TEST_CASE("contract: bodies that are not JSON or carry unknown fields are 400 in
     auto bad = c.request(p.method, p.target, json_headers(p.key, key + "-nj"), "{not json");
     CHECK_PROBLEM(bad, 400, "invalid_request");
   }
+  // An empty body where a JSON object is required is 400 too.
+  CHECK_PROBLEM(c.post("/v1/members/m-1/redemptions", pos_key, "", "empty-1"), 400,
+                "invalid_request");
+  CHECK_PROBLEM(c.post("/v1/events", pos_key, "", "empty-2"), 400, "invalid_request");
+  CHECK_PROBLEM(c.post("/v1/events", pos_key, "[]", "empty-3"), 400, "invalid_request");
+  CHECK_PROBLEM(c.post("/v1/members/m-1/redemptions", pos_key, R"({"points": "5"})", "str-1"),
+                400, "invalid_request");
   // Nothing was written by any of them.
   auto b = balance_of(c, "m-1");
   CHECK(b.at("available").as_int64() == 90);
