@@ -2,6 +2,8 @@
 // commands, and the reads served from the view published after each durable batch.
 #include "ledger/ledger.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <utility>
@@ -413,9 +415,15 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
 
 void LedgerImpl::start() {
   if (options_.sync_mode == SyncMode::pipelined) {
-    syncer_ = std::thread([this] { syncer_loop(); });
+    syncer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "encore-syncer");
+      syncer_loop();
+    });
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "encore-writer");
+    writer_loop();
+  });
 }
 
 void LedgerImpl::stop() {
