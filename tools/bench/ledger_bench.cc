@@ -2,7 +2,7 @@
 // rules on: the peer benchmark's 20 offers), closed loop with 1/16/64/256 submitters, after
 // enrolling 100k members. Prints a markdown table for docs/performance.md.
 //   ledger_bench [--seconds 10] [--members 100000] [--submitters 1,16,64,256] [--data DIR]
-//                [--rules FILE] [--no-idempotency] [--drivers 2]
+//                [--rules FILE] [--no-idempotency] [--drivers 2] [--sync pipelined|per_batch]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -231,6 +231,49 @@ std::string batch_histogram(const ledger::LedgerStats& a, const ledger::LedgerSt
   return out;
 }
 
+ledger::IdempotencyRequest replay_request(std::uint64_t i) {
+  ledger::IdempotencyRequest r;
+  r.scope = "replay";
+  r.key = "k-" + std::to_string(i);
+  r.fingerprint.fill(static_cast<std::uint8_t>(i));
+  r.render = [](const ledger::CommandOutcome&) { return ledger::StoredResponse{201, "{}"}; };
+  return r;
+}
+
+// How long the writer takes to answer a retry whose idempotency record was written
+// recently (still in the memtable), against a new command, one at a time.
+void measure_replays(ledger::Ledger& ledger, int replays, std::uint64_t members) {
+  constexpr std::uint64_t written = 50'000;
+  std::atomic<std::uint64_t> done{0};
+  for (std::uint64_t i = 0; i < written; ++i) {
+    while (i - done.load() >= 2'048) std::this_thread::yield();
+    ledger.submit(ledger::Adjust{.member = member_id(i % members), .points = 1, .reason = "r"},
+                  replay_request(i), [&](ledger::CommandOutcome) { done.fetch_add(1); });
+  }
+  while (done.load() < written) std::this_thread::yield();
+  auto time_one = [&](std::uint64_t i) {
+    auto t = Steady::now();
+    auto out = ledger
+                   .submit(ledger::Adjust{.member = member_id(i % members), .points = 1,
+                                          .reason = "r"},
+                           replay_request(i))
+                   .get();
+    if (i < written && !out.replayed) std::fprintf(stderr, "ledger_bench: no replay\n");
+    return std::chrono::duration<double, std::micro>(Steady::now() - t).count();
+  };
+  std::vector<std::int64_t> fresh, replayed;
+  for (int k = 0; k < replays; ++k) {
+    fresh.push_back(static_cast<std::int64_t>(time_one(written + 1'000'000 + k)));
+    replayed.push_back(static_cast<std::int64_t>(time_one(written - 1 - k * 97 % written)));
+  }
+  std::printf("\nidempotency, %llu records written: new command p50 %lld µs; replay p50 %lld "
+              "µs, p99 %lld µs (%d each, one at a time)\n",
+              static_cast<unsigned long long>(written),
+              static_cast<long long>(percentile(fresh, 0.5)),
+              static_cast<long long>(percentile(replayed, 0.5)),
+              static_cast<long long>(percentile(replayed, 0.99)), replays);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,6 +286,8 @@ int main(int argc, char** argv) {
                            "/../shared/bench/peers/rules/encore/offers.json";
   bool no_idempotency = false;
   int drivers_max = 2;
+  std::string sync = "pipelined";
+  int replays = 0;
   app.add_option("--seconds", seconds, "measured seconds per row (after 1 s of warm-up)");
   app.add_option("--members", members, "members enrolled first");
   app.add_option("--submitters", submitters, "concurrent submitters per row")->delimiter(',');
@@ -250,6 +295,11 @@ int main(int argc, char** argv) {
   app.add_option("--rules", rules_file, "rule file (default: the peers' 20 offers)");
   app.add_flag("--no-idempotency", no_idempotency, "submit without idempotency records");
   app.add_option("--drivers", drivers_max, "threads that submit (like API I/O threads)");
+  app.add_option("--sync", sync, "pipelined (default) or per_batch")
+      ->check(CLI::IsMember({"pipelined", "per_batch"}));
+  app.add_option("--replays", replays,
+                 "after the rows: write 50,000 idempotent adjustments, then time this many "
+                 "replays of recent keys, one at a time");
   CLI11_PARSE(app, argc, argv);
 
   bool remove_after = data.empty();
@@ -261,7 +311,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   SystemClock clock;
-  auto opened = ledger::Ledger::open({.data_dir = data, .clock = &clock}, loaded.rule_set);
+  ledger::LedgerOptions options{.data_dir = data, .clock = &clock};
+  options.sync_mode =
+      sync == "per_batch" ? ledger::SyncMode::per_batch : ledger::SyncMode::pipelined;
+  auto opened = ledger::Ledger::open(options, loaded.rule_set);
   if (!opened) {
     std::fprintf(stderr, "ledger_bench: %s\n", opened.error().detail.c_str());
     return 1;
@@ -290,10 +343,11 @@ int main(int argc, char** argv) {
     }
   }
   double enroll_s = std::chrono::duration<double>(Steady::now() - t0).count();
-  std::printf("enrolled %llu members in %.1f s (%.0f/s); rules: %zu offers; idempotency %s\n\n",
+  std::printf("enrolled %llu members in %.1f s (%.0f/s); rules: %zu offers; idempotency %s; "
+              "sync %s\n\n",
               static_cast<unsigned long long>(members), enroll_s,
               static_cast<double>(members) / enroll_s, loaded.rule_set->offers().size(),
-              no_idempotency ? "off" : "on");
+              no_idempotency ? "off" : "on", sync.c_str());
   std::printf("| submitters | purchases/s | p50 ms | p99 ms | mean batch | writer CPU µs/cmd "
               "| batches by size (commands: count) |\n|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
@@ -345,6 +399,7 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
+  if (replays > 0) measure_replays(ledger, replays, members);
   auto stats = ledger.stats();
   std::printf("\njournal: %llu entries, %llu commands in %llu batches\n",
               static_cast<unsigned long long>(stats.last_seq),
