@@ -28,9 +28,12 @@ rocksdb::ColumnFamilyOptions family_options(Family family) {
   switch (family) {
     case Family::journal:
     case Family::member_entries:
+    case Family::idempotency:
     case Family::rulesets:
-      // Readers look these up by key and scan them (history, journal pages, reversals):
-      // a skiplist answers at once, where a vector memtable sorts a copy per read.
+      // Looked up by key while serving (history, journal pages, reversals, idempotent
+      // replays on the writer thread): a skiplist answers at once, where a vector memtable
+      // sorts a copy of itself per read (a replay held the writer 6-20 ms:
+      // tests/regress/idempotency_replay_stall_test.cc).
       break;
     default:
       // Written on (nearly) every command, read only when the ledger opens or verifies:
