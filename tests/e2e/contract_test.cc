@@ -292,6 +292,8 @@ TEST_CASE("contract: Idempotency-Key is required on exactly the listed POSTs") {
   CHECK(c.patch("/v1/members/m-1", pos_key, R"({"attributes": {"a": 1}})").status == 200);
   CHECK(c.post("/v1/admin/clock", admin_key, R"({"advance_seconds": 0})").status == 200);
   CHECK(c.post("/v1/admin/rules/reload", admin_key, "").status == 200);
+  // Reload has no body: no Content-Type is needed.
+  CHECK(c.request("POST", "/v1/admin/rules/reload", with_key(admin_key, {})).status == 200);
   std::vector<Header> vh = with_key(marketing_key, {{"Content-Type", "application/json"}});
   CHECK(c.request("POST", "/v1/rules/validate?file=x.json", vh, R"({"offers": []})").status ==
         200);
@@ -316,6 +318,7 @@ TEST_CASE("contract: replays return the stored status and body with Idempotent-R
   const std::string head = chain_head(c);
   auto p2 = c.post("/v1/events", pos_key, ev, "buy");
   CHECK(p2.status == 201);
+  CHECK(p2.header("content-type").rfind("application/json", 0) == 0);
   CHECK(p2.header("idempotent-replayed") == "true");
   CHECK(p2.body == p1.body);
   CHECK(chain_head(c) == head);
@@ -502,6 +505,9 @@ TEST_CASE("contract: the role matrix, endpoint by endpoint; 401 for missing or u
       if (allowed) {
         CHECK(r.status >= 200);
         CHECK(r.status < 300);
+        if (p.target != "/metrics") {
+          CHECK(r.header("content-type").rfind("application/json", 0) == 0);
+        }
       } else {
         CHECK_PROBLEM(r, 403, "forbidden");
       }
@@ -592,7 +598,8 @@ TEST_CASE("contract: the command line; --data is created, keys are role:key, bad
   const auto dir = make_temp_dir();
   std::filesystem::create_directories(dir / "rules");
   for (const auto& [name, text] : default_rules()) write_file(dir / "rules" / name, text);
-  write_file(dir / "keys", std::string("pos:p-key-1\nread:r-key-1\nadmin:a-key-1\n"));
+  write_file(dir / "keys",
+             std::string("pos:p-key-1\npos:p-key-2\nread:r-key-1\nadmin:a-key-1\n"));
   const auto port = free_port();
   const auto data = dir / "deep" / "er" / "data";
   auto child = spawn_split({"--data", data.string(), "--rules", (dir / "rules").string(),
@@ -615,6 +622,11 @@ TEST_CASE("contract: the command line; --data is created, keys are role:key, bad
     CHECK(c.get("/v1/rules", "r-key-1").status == 200);
     CHECK(c.get("/v1/journal", "a-key-1").status == 200);
     CHECK(c.post("/v1/members", "p-key-1", R"({"id": "m-1"})", "k").status == 201);
+    // Scoped per API key, even between two keys of one role: p-key-2's "k" is its own.
+    auto other = c.post("/v1/members", "p-key-2", R"({"id": "m-1"})", "k");
+    CHECK_PROBLEM(other, 409, "member_exists");
+    CHECK(other.header("idempotent-replayed") != "true");
+    CHECK(c.post("/v1/members", "p-key-2", R"({"id": "m-2"})", "k2").status == 201);
     CHECK_PROBLEM(c.get("/v1/rules", "p-key-1"), 403, "forbidden");
     CHECK_PROBLEM(c.get("/v1/rules", "pos:p-key-1"), 401, "unauthorized");
     CHECK_PROBLEM(c.get("/v1/rules", "r-key"), 401, "unauthorized");
