@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -475,13 +476,23 @@ void LedgerImpl::writer_loop() {
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      // Idle: sleep until a command comes or a timer falls due (hold expiry, vesting, ...),
+      // so timers run on time even when nobody writes. Re-checked at least every second
+      // (the clock may be moved by hand).
+      while (!stopping_ && queue_.empty()) {
+        const std::int64_t due = failed_.load() ? INT64_MAX : next_due_micros();
+        const std::int64_t now = options_.clock->now().micros;
+        if (due <= now) break;
+        queue_cv_.wait_for(lock, std::chrono::microseconds(std::min<std::int64_t>(
+                                     due - now, timer_poll_micros_max)));
+      }
+      if (queue_.empty() && stopping_) return;  // stopping and drained
       while (!queue_.empty() && batch.size() < options_.batch_max) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    if (batch.empty()) batch.push_back(Pending{RunTimers{}, std::nullopt, nullptr});
     if (failed_.load()) {
       for (auto& p : batch) {
         CommandOutcome out;
@@ -504,6 +515,21 @@ void LedgerImpl::writer_loop() {
     }
     batch.clear();
   }
+}
+
+std::int64_t LedgerImpl::next_due_micros() const {
+  const auto& s = state_;
+  std::int64_t due = INT64_MAX;
+  if (!s.hold_due.empty()) due = std::min(due, s.hold_due.begin()->first);
+  if (!s.vest_due.empty()) due = std::min(due, std::get<0>(*s.vest_due.begin()));
+  if (!s.expire_due.empty()) due = std::min(due, std::get<0>(*s.expire_due.begin()));
+  if (!s.inactivity_due.empty()) due = std::min(due, s.inactivity_due.begin()->first);
+  if (!s.tier_due.empty()) due = std::min(due, s.tier_due.begin()->first);
+  if (!idempotency_order_.empty()) {
+    due = std::min(due, idempotency_order_.front().first +
+                            options_.idempotency_ttl_days * micros_per_day);
+  }
+  return due;
 }
 
 void LedgerImpl::next_now() {

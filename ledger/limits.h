@@ -18,6 +18,9 @@ inline constexpr std::size_t writer_batch_max = 4'096;
 // Batches written but not yet fsynced (SyncMode::pipelined). Two keep the disk busy while
 // the writer applies the next batch; more only adds memory and latency.
 inline constexpr std::size_t sync_pipeline_batches_max = 2;
+// An idle writer re-checks its timers at least this often: the clock can move without a
+// command (a manual clock, a wall clock stepped by NTP); one second is the API's resolution.
+inline constexpr std::int64_t timer_poll_micros_max = 1'000'000;
 // Holds: API.md's default and maximum time to live.
 inline constexpr std::int64_t hold_ttl_seconds_default = 900;
 inline constexpr std::int64_t hold_ttl_seconds_max = 604'800;

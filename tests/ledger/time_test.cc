@@ -3,6 +3,9 @@
 // and the clock never goes back across a reopen.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "ledger/ledger.h"
 #include "tests/ledger/ledger_test_util.h"
 
@@ -169,6 +172,22 @@ TEST_CASE("advancing the clock without a manual clock is not_found") {
   REQUIRE(ledger);
   auto out = (*ledger)->submit(AdvanceClock{10}).get();
   CHECK(code_of(out) == ErrorCode::not_found);
+}
+
+}  // namespace encore::ledger::testing
+
+namespace encore::ledger::testing {
+
+TEST_CASE("an idle ledger runs its timers on its own when they fall due") {
+  Fixture f;
+  f.funded("m-1", "10.00");
+  auto h = f.ok(CreateHold{.member = "m-1", .points = 4, .ttl_seconds = 60});
+  f.clock.advance_seconds(60);  // no command follows
+  for (int i = 0; i < 300 && f.ledger->hold(h.hold->id)->status == HoldStatus::active; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(f.ledger->hold(h.hold->id)->status == HoldStatus::expired);
+  CHECK(f.balance("m-1").available == 10);
 }
 
 }  // namespace encore::ledger::testing
