@@ -1044,6 +1044,16 @@ TEST_CASE("contract: rules validate and reload answer as documented") {
   CHECK_PROBLEM(named, 422, "rules_invalid");
   CHECK(str_at(named.json().at("errors").as_array().at(0), "file") == "mine.json");
   CHECK(int_at(named.json().at("errors").as_array().at(0), "line") == 1);
+  // The body is a rule file, not a request: not JSON, or an unknown key, is 422 with a place.
+  auto text = validate(marketing_key, "", "hello");
+  CHECK_PROBLEM(text, 422, "rules_invalid");
+  CHECK(int_at(text.json().at("errors").as_array().at(0), "line") == 1);
+  auto typo = validate(marketing_key, "?file=typo.json",
+                       "{\"offers\": [\n  {\"id\": \"t\", \"name\": \"T\", \"awrd\": \"1\"}]}");
+  CHECK_PROBLEM(typo, 422, "rules_invalid");
+  CHECK(str_at(typo.json().at("errors").as_array().at(0), "file") == "typo.json");
+  CHECK(int_at(typo.json().at("errors").as_array().at(0), "line") == 2);
+  CHECK(int_at(typo.json().at("errors").as_array().at(0), "column") > 1);
   // An id of another file clashes; the same file name replaces that file instead.
   CHECK_PROBLEM(validate(marketing_key, "?file=mine.json",
                          R"({"offers": [{"id": "big-basket", "name": "B", "award": "1"}]})"),

@@ -78,10 +78,8 @@ TEST_CASE("contract: the manual clock resumes where it was; recorded time never 
   std::filesystem::remove_all(dir, ec);
 }
 
-// Server bug pending (may_fail): on the wall clock, timers run only when a write command is
-// applied; nothing submits ledger::RunTimers on its own, so an idle server never expires holds.
-TEST_CASE("contract: holds past expires_at are released by the server on its own" *
-          doctest::may_fail()) {
+// (Failed until 73b473e: an idle server ran no timers on the wall clock.)
+TEST_CASE("contract: holds past expires_at are released by the server on its own") {
   ServerConfig wall;
   wall.manual_clock = false;
   Server s(wall);
