@@ -41,15 +41,16 @@ struct ChildRun {
 ChildRun run_child(const std::filesystem::path& dir, int round, std::uint64_t seed, int run_ms) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
+  // Everything the child needs is made before fork: after it, only async-signal-safe calls.
+  const std::string r = std::to_string(round);
+  const std::string t = std::to_string(kChildThreads);
+  const std::string s = std::to_string(seed);
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    std::string r = std::to_string(round);
-    std::string t = std::to_string(kChildThreads);
-    std::string s = std::to_string(seed);
     ::execl(ENCORE_CRASH_CHILD_PATH, ENCORE_CRASH_CHILD_PATH, dir.c_str(), r.c_str(), t.c_str(),
             s.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
