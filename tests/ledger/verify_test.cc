@@ -173,6 +173,17 @@ TEST_CASE("verify passes on a ledger after many commands and reports what it rep
   CHECK(f.ledger->chain_head() == head);
 }
 
+TEST_CASE("verify reads a ledger that is open and writing (read-only, no lock taken)") {
+  Fixture f(busy_rules());
+  busy_ledger(f);
+  VerifyReport report;
+  Status s = verify(f.dir.path(), {}, &report);
+  if (!s) FAIL(s.error().detail);
+  CHECK(report.entries == f.ledger->last_seq());
+  f.ok(purchase("m-1", "12.00"));  // the ledger still writes afterwards
+  CHECK(f.ledger->healthy());
+}
+
 TEST_CASE("verify on an empty ledger and on a missing data dir") {
   Fixture f;
   f.ledger.reset();
