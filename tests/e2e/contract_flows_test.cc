@@ -293,7 +293,13 @@ TEST_CASE("contract: a purchase writes base then offers in order, with the docum
   REQUIRE(q.status == 200);
   CHECK_SHAPE(q.json(), (Shape{{"points", T::integer}, {"offers", T::array}}), "quote");
   CHECK(int_at(q.json(), "points") == 25);
-  CHECK(q.json().at("offers").as_array().size() == 3);
+  REQUIRE(q.json().at("offers").as_array().size() == 3);
+  CHECK_SHAPE(q.json().at("offers").as_array()[0],
+              (Shape{{"id", T::string}, {"name", T::string}, {"points", T::integer}}),
+              "quote offer");
+  CHECK(str_at(q.json().at("offers").as_array()[0], "id") == "b-high");
+  CHECK(int_at(q.json().at("offers").as_array()[0], "points") == 7);
+  CHECK(r.header("connection") != "close");  // keep-alive
   auto anon = c.post("/v1/quote", pos_key, R"({"type": "purchase", "basket": {"total": "12"}})");
   REQUIRE(anon.status == 200);
   CHECK(int_at(anon.json(), "points") == 27);
@@ -1087,6 +1093,16 @@ TEST_CASE("contract: rules validate and reload answer as documented") {
   files["extra.json"] = good;
   CHECK(str_at(reloaded.json(), "version") == expected_version(files));
   CHECK(str_at(c.get("/v1/rules", read_key).json(), "version") == expected_version(files));
+  // The new offers apply at once and entries name the rule set that gave them.
+  enroll_member(c, "m-1");
+  auto p = c.post("/v1/events", pos_key,
+                  R"({"member": "m-1", "type": "purchase", "basket": {"total": "5.00"}})", "p1");
+  REQUIRE(p.status == 201);
+  CHECK(int_at(p.json(), "points") == 5 + 1 + 2);
+  const auto pj = p.json();
+  for (const auto& e : pj.at("entries").as_array()) {
+    CHECK(str_at(e, "ruleset") == expected_version(files));
+  }
 }
 
 // ---- Operations -------------------------------------------------------------------------

@@ -118,21 +118,65 @@ TEST_CASE("contract: expiring lists only the next 90 days, by date ascending") {
   auto l0 = c.get("/v1/reports/liability", admin_key);
   REQUIRE(l0.status == 200);
   CHECK(int_at(l0.json().at("expiring"), "90d") == 0);
-  advance(c, 200 * 86400);
+  advance(c, 10 * 86400);
   REQUIRE(purchase_of(c, "m-1", "20.00", "p2").status == 201);
-  advance(c, 80 * 86400);  // the first lot is due in ~85 days, the second in ~285
+  advance(c, 270 * 86400);  // day 280: the first lot is due in 85 days, the second in 95
   auto b = balance_of(c, "m-1");
   REQUIRE(b.at("expiring").as_array().size() == 1);
   CHECK(int_at(b.at("expiring").as_array()[0], "points") == 10);
   auto l1 = c.get("/v1/reports/liability", admin_key);
   REQUIRE(l1.status == 200);
   CHECK(int_at(l1.json().at("expiring"), "90d") == 10);
+  CHECK(int_at(l1.json().at("expiring"), "60d") == 0);
   CHECK(int_at(l1.json().at("expiring"), "30d") == 0);
-  advance(c, 200 * 86400);  // the first has expired; the second is due in ~85 days
+  advance(c, 10 * 86400);  // day 290: due in 75 and 85 days
+  b = balance_of(c, "m-1");
+  REQUIRE(b.at("expiring").as_array().size() == 2);
+  const auto& ex = b.at("expiring").as_array();
+  CHECK(int_at(ex[0], "points") == 10);
+  CHECK(int_at(ex[1], "points") == 20);
+  CHECK(str_at(ex[0], "date") < str_at(ex[1], "date"));
+  advance(c, 80 * 86400);  // day 370: the first has expired; the second is due in 5 days
   b = balance_of(c, "m-1");
   CHECK(int_at(b, "available") == 20);
   REQUIRE(b.at("expiring").as_array().size() == 1);
   CHECK(int_at(b.at("expiring").as_array()[0], "points") == 20);
+  auto l2 = c.get("/v1/reports/liability", admin_key);
+  REQUIRE(l2.status == 200);
+  CHECK(int_at(l2.json().at("expiring"), "30d") == 20);
+}
+
+TEST_CASE("contract: report and expiry dates are calendar dates in the program's timezone") {
+  ServerConfig config;
+  config.rules = default_rules();
+  // UTC+14 all year (no daylight saving): the local date is a day ahead from 10:00 UTC.
+  config.rules["program.json"] = R"({
+  "program": {
+    "name": "Test Club",
+    "currency": "USD",
+    "base_earn": {"points": 1, "per": "1.00"},
+    "pending_days": 0,
+    "expiry": {"policy": "fixed", "days": 30},
+    "max_backdate_days": 7,
+    "timezone": "Pacific/Kiritimati"
+  }
+}
+)";
+  Server s(config);
+  Client c = s.client();
+  enroll_member(c, "m-1");
+  const auto now = server_now(c);
+  REQUIRE(purchase_of(c, "m-1", "10.00", "p1").status == 201);
+  const std::string local_today = format_time(now + 14 * 3600).substr(0, 10);
+  auto l = c.get("/v1/reports/liability", admin_key);
+  REQUIRE(l.status == 200);
+  REQUIRE(!l.json().at("days").as_array().empty());
+  CHECK(str_at(l.json().at("days").as_array()[0], "date") == local_today);
+  auto b = balance_of(c, "m-1");
+  REQUIRE(b.at("expiring").as_array().size() == 1);
+  const std::string due = str_at(b.at("expiring").as_array()[0], "date");
+  CHECK(due >= format_time(now + 30 * 86400 + 14 * 3600).substr(0, 10));
+  CHECK(due <= format_time(now + 31 * 86400 + 14 * 3600).substr(0, 10));
 }
 
 TEST_CASE("contract: tiers are downgraded by the daily timer once the window passes") {
