@@ -366,8 +366,9 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     ENCORE_ASSERT(lots_total - m.debt == m.total);
     if (m.inactivity_expires) state_.inactivity_due.emplace(m.inactivity_expires->micros, id);
     if (rules_->tiers() && !m.window.empty()) {
-      state_.tier_due.emplace(
-          (m.window.begin()->first + rules_->tiers()->window_days) * micros_per_day, id);
+      m.tier_due_micros = (m.window.begin()->first + rules_->tiers()->window_days) *
+                          micros_per_day;
+      state_.tier_due.emplace(m.tier_due_micros, id);
     }
   }
   for (const auto& [id, h] : state_.holds) {
@@ -728,8 +729,11 @@ void LedgerImpl::update_tier(MemberState& m) {
     emit(std::move(e));
   }
   if (!m.window.empty()) {
-    state_.tier_due.emplace((m.window.begin()->first + tiers->window_days) * micros_per_day,
-                            m.profile.id);
+    const std::int64_t due = (m.window.begin()->first + tiers->window_days) * micros_per_day;
+    if (m.tier_due_micros != due) {
+      state_.tier_due.emplace(due, m.profile.id);
+      m.tier_due_micros = due;
+    }
   }
 }
 
@@ -788,7 +792,9 @@ void LedgerImpl::run_timers() {
   while (!s.tier_due.empty() && s.tier_due.begin()->first <= now) {
     auto [t, member] = *s.tier_due.begin();
     s.tier_due.erase(s.tier_due.begin());
-    update_tier(s.members.at(member));
+    auto& m = s.members.at(member);
+    if (m.tier_due_micros == t) m.tier_due_micros = 0;
+    update_tier(m);
   }
   const std::int64_t ttl = options_.idempotency_ttl_days * micros_per_day;
   while (!idempotency_order_.empty() && idempotency_order_.front().first + ttl <= now) {
@@ -820,10 +826,10 @@ void LedgerImpl::build_batch() {
   for (const MemberState* m : s.dirty.members) {
     b.put(Family::members, m->profile.id, internal::encode_member(*m));
   }
-  for (const auto& [id, seq] : s.dirty.lots) {
-    const auto& lots = s.members.at(id).lots;
+  for (const auto& [m, seq] : s.dirty.lots) {
+    const auto& lots = m->lots;
     auto it = lots.find(seq);
-    std::string key = internal::member_seq_key(id, seq);
+    std::string key = internal::member_seq_key(m->profile.id, seq);
     if (it == lots.end()) {
       b.del(Family::lots, key);
     } else {

@@ -54,7 +54,7 @@ void State::unschedule_lot(const std::string& member, Seq seq, const Lot& lot) {
 }
 
 void State::touch_lot(MemberState& m, Seq seq) {
-  dirty.lots.emplace(m.profile.id, seq);
+  dirty.lots.emplace(&m, seq);
   auto it = m.lots.find(seq);
   if (it == m.lots.end()) return;
   ENCORE_ASSERT(it->second.remaining >= 0 && it->second.held >= 0);

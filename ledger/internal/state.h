@@ -50,6 +50,7 @@ struct MemberState {
   std::map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;  // event times
   Seq as_of = 0;                                // seq of the member's latest entry
   bool dirty = false;                           // listed in State::dirty.members
+  std::int64_t tier_due_micros = 0;             // the tier_due key scheduled (not stored)
 
   std::int64_t available() const { return total - pending - held; }
   std::int64_t vested_remaining() const;
@@ -71,7 +72,8 @@ struct DayCounters {
 // What a batch changed, written from the final state when the batch ends.
 struct Dirty {
   std::vector<MemberState*> members;  // each once (MemberState::dirty); map nodes are stable
-  std::set<std::pair<std::string, Seq>> lots;
+  // By member address (map nodes are stable): only the batch's write order depends on it.
+  std::set<std::pair<MemberState*, Seq>> lots;
   std::set<std::string, std::less<>> holds;
   std::set<std::string, std::less<>> budgets;
   std::set<std::pair<std::string, std::string>> uses;  // offer id, member id
