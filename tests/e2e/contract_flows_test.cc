@@ -494,6 +494,13 @@ TEST_CASE("contract: occurred_at within max_backdate_days is accepted; older or 
   CHECK(occurred >= now);
   CHECK(occurred <= now + 60);
   CHECK(int_at(balance_of(c, "m-1"), "available") == 6);
+  // Report days go by recorded time: the backdated purchase counts today.
+  auto l = c.get("/v1/reports/liability", admin_key);
+  REQUIRE(l.status == 200);
+  const auto days = l.json().at("days");
+  REQUIRE(days.as_array().size() == 1);
+  CHECK(str_at(days.as_array()[0], "date") == format_time(now).substr(0, 10));
+  CHECK(int_at(days.as_array()[0], "earned") == 6);
 }
 
 // ---- Spending -------------------------------------------------------------------------
