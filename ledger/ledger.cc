@@ -364,7 +364,10 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     }
     ENCORE_ASSERT(pending == m.pending);
     ENCORE_ASSERT(lots_total - m.debt == m.total);
-    if (m.inactivity_expires) state_.inactivity_due.emplace(m.inactivity_expires->micros, id);
+    if (m.inactivity_expires) {
+      m.inactivity_due_micros = m.inactivity_expires->micros;
+      state_.inactivity_due.emplace(m.inactivity_due_micros, id);
+    }
     if (rules_->tiers() && !m.window.empty()) {
       m.tier_due_micros = (m.window.begin()->first + rules_->tiers()->window_days) *
                           micros_per_day;
@@ -779,7 +782,14 @@ void LedgerImpl::run_timers() {
     auto [t, member] = *s.inactivity_due.begin();
     s.inactivity_due.erase(s.inactivity_due.begin());
     auto& m = s.members.at(member);
-    if (!m.inactivity_expires || m.inactivity_expires->micros != t) continue;
+    if (m.inactivity_due_micros != t) continue;  // superseded
+    m.inactivity_due_micros = 0;
+    if (!m.inactivity_expires) continue;
+    if (m.inactivity_expires->micros > now) {  // a later purchase moved it: wait again
+      m.inactivity_due_micros = m.inactivity_expires->micros;
+      s.inactivity_due.emplace(m.inactivity_due_micros, member);
+      continue;
+    }
     m.inactivity_expires.reset();
     s.mark(m);
     std::int64_t points = m.vested_remaining();
@@ -1019,8 +1029,12 @@ Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
     m.visits += 1;
     if (!m.last_purchase_at || *m.last_purchase_at < t) m.last_purchase_at = t;
     if (program.expiry_policy == rules::ExpiryPolicy::inactivity) {
+      // Scheduled once; when that key falls due it re-schedules to the latest time.
       m.inactivity_expires = now_.plus_days(program.expiry_days);
-      state_.inactivity_due.emplace(m.inactivity_expires->micros, c.member);
+      if (m.inactivity_due_micros == 0) {
+        m.inactivity_due_micros = m.inactivity_expires->micros;
+        state_.inactivity_due.emplace(m.inactivity_due_micros, c.member);
+      }
     }
     state_.mark(m);
   }

@@ -51,6 +51,7 @@ struct MemberState {
   Seq as_of = 0;                                // seq of the member's latest entry
   bool dirty = false;                           // listed in State::dirty.members
   std::int64_t tier_due_micros = 0;             // the tier_due key scheduled (not stored)
+  std::int64_t inactivity_due_micros = 0;       // the inactivity_due key (not stored)
 
   std::int64_t available() const { return total - pending - held; }
   std::int64_t vested_remaining() const;
