@@ -972,7 +972,9 @@ TEST_CASE("contract: entries page newest first (limit 1-500); journal oldest fir
   const auto& je = jj.at("entries").as_array();
   REQUIRE(je.size() == 100);
   CHECK_SHAPE(je[0], entry_shape, "journal entry");
-  for (std::size_t i = 1; i < je.size(); ++i) CHECK(int_at(je[i - 1], "seq") < int_at(je[i], "seq"));
+  for (std::size_t i = 1; i < je.size(); ++i) {
+    CHECK(int_at(je[i - 1], "seq") < int_at(je[i], "seq"));
+  }
   CHECK(int_at(j.json(), "next_after") == int_at(je.back(), "seq"));
   auto j2 = c.get("/v1/journal?after=" + std::to_string(int_at(j.json(), "next_after")) +
                       "&limit=1000",
@@ -1032,7 +1034,8 @@ TEST_CASE("contract: rules validate and reload answer as documented") {
                      with_key(key, {{"Content-Type", "application/json"}}), body);
   };
   const std::string good =
-      R"({"offers": [{"id": "x1", "name": "X1", "award": "1"}, {"id": "x2", "name": "X2", "award": "2"}]})";
+      R"({"offers": [{"id": "x1", "name": "X1", "award": "1"},
+                     {"id": "x2", "name": "X2", "award": "2"}]})";
   auto ok = validate(marketing_key, "?file=extra.json", good);
   REQUIRE(ok.status == 200);
   CHECK(ok.json().at("valid") == json::value(true));

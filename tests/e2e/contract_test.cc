@@ -674,7 +674,8 @@ TEST_CASE("contract: the command line; --data is created, keys are role:key, bad
 
   SUBCASE("an invalid rule set: exit non-zero with file:line:column on stderr") {
     write_file(dir / "rules" / "zz-broken.json",
-               "{\n  \"offers\": [\n    {\"id\": \"x\", \"name\": \"X\", \"award\": \"1 +\"}\n  ]\n}\n");
+               "{\n  \"offers\": [\n    {\"id\": \"x\", \"name\": \"X\", \"award\": \"1 +\"}"
+               "\n  ]\n}\n");
     auto bad = spawn_split({"--data", (dir / "data2").string(), "--rules",
                             (dir / "rules").string(), "--listen",
                             "127.0.0.1:" + std::to_string(free_port()), "--keys",
