@@ -16,6 +16,10 @@ inline constexpr std::size_t header_bytes_default = 16 * 1024;
 // Open connections: a small shop has tens of tills; each connection costs a coroutine and
 // two buffers (~10 KiB), so 10,000 stays well under 200 MiB.
 inline constexpr std::size_t connections_default = 10'000;
+// After a 413 (or a request we cannot frame) the server reads and drops what the client
+// still sends before closing, so the answer is not lost to a TCP reset; at most this much
+// (and at most 1 s): enough for a body a few times over the default limit.
+inline constexpr std::size_t linger_bytes_max = 1 << 20;
 // Idempotency-Key header (API.md: 1-128 printable ASCII).
 inline constexpr std::size_t idempotency_key_bytes_max = 128;
 // X-Request-Id taken from a request: longer or non-printable ids are replaced by ours, so a

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <list>
 #include <optional>
@@ -315,7 +316,9 @@ class Server::Impl {
                          : problem(ErrorCode::invalid_request,
                                    "malformed HTTP request: " + ec.message());
         request_id = new_request_id();
-        co_await finish(stream, r, 11, request_id, false, started, "-", "-");
+        if (co_await finish(stream, r, 11, request_id, false, started, "-", "-")) {
+          co_await linger(stream);
+        }
         co_return;
       }
 
@@ -361,6 +364,22 @@ class Server::Impl {
                                       msg.method_string(), route);
       if (!ok || !keep_alive) co_return;
       first = false;
+    }
+  }
+
+  // Before closing on a request whose body was not read (413, bad framing): stop sending
+  // and read what the client still sends (bounded), so the close does not turn into a TCP
+  // reset that could destroy the answer before the client reads it.
+  asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 4096> scratch;
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(1));
+    while (drained < linger_bytes_max) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow);
+      if (ec) break;
+      drained += n;
     }
   }
 

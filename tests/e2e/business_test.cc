@@ -270,6 +270,9 @@ TEST_CASE("holds: reserve, capture part, void, expire on the manual clock") {
   CHECK(num(g.json(), "points") == 100);
   CHECK(c.get("/v1/holds/nope", read_key).code() == "not_found");
 
+  auto too_much = c.post("/v1/holds/" + id + "/capture", pos_key, R"({"points": 101})", "c0");
+  CHECK(too_much.status == 400);
+  CHECK(too_much.code() == "invalid_request");
   auto cap = c.post("/v1/holds/" + id + "/capture", pos_key, R"({"points": 60})", "c1");
   REQUIRE(cap.status == 200);
   CHECK(str(cap.json().at("hold"), "status") == "captured");
