@@ -138,6 +138,11 @@ TEST_CASE("contract: bodies that are not JSON or carry unknown fields are 400 in
     auto bad = c.request(p.method, p.target, json_headers(p.key, key + "-nj"), "{not json");
     CHECK_PROBLEM(bad, 400, "invalid_request");
   }
+  // Text that is not UTF-8, or a lone surrogate, is not JSON either.
+  CHECK_PROBLEM(c.patch("/v1/members/m-1", pos_key, "{\"attributes\": {\"a\": \"\xff\"}}"), 400,
+                "invalid_request");
+  CHECK_PROBLEM(c.patch("/v1/members/m-1", pos_key, R"({"attributes": {"a": "\ud800"}})"), 400,
+                "invalid_request");
   // An empty body where a JSON object is required is 400 too.
   CHECK_PROBLEM(c.post("/v1/members/m-1/redemptions", pos_key, "", "empty-1"), 400,
                 "invalid_request");
