@@ -202,7 +202,8 @@ Response hold_and_balance(int status, const ledger::CommandOutcome& o, bool with
   return r;
 }
 
-std::string percent_decode(std::string_view s) {
+// %XX escapes decoded; '+' is a space only in a query string (plus_is_space).
+std::string percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto hex = [](char ch) -> int {
@@ -211,10 +212,10 @@ std::string percent_decode(std::string_view s) {
       if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
       return -1;
     };
-    if (s[i] == '%' && i + 2 < s.size() + 0 && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
       i += 2;
-    } else if (s[i] == '+') {
+    } else if (s[i] == '+' && plus_is_space) {
       out.push_back(' ');
     } else {
       out.push_back(s[i]);
@@ -811,7 +812,7 @@ Response rules_get(const Call& c) {
 
 Response rules_validate(const Call& c) {
   std::string name = "~validate.json";
-  if (auto f = query_param(c.query, "file")) name = percent_decode(*f);
+  if (auto f = query_param(c.query, "file")) name = percent_decode(*f, true);
   if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos ||
       name.find('\\') != std::string::npos || name == "." || name == "..") {
     return problem(ErrorCode::invalid_request, "file must be a plain file name");
@@ -913,7 +914,13 @@ Response admin_clock(const Call& c) {
 
 }  // namespace
 
-Response run_endpoint(const Call& c) {
+Response run_endpoint(const Call& call) {
+  // Path parameters may be percent-encoded (a client encoding ':' and '@' of a member id).
+  std::string decoded;
+  const bool encoded = call.param.find('%') != std::string_view::npos;
+  if (encoded) decoded = percent_decode(call.param, false);
+  const Call c{call.request, call.context, call.route, call.path,
+               encoded ? std::string_view(decoded) : call.param, call.query, call.key};
   switch (c.route.id) {
     case RouteId::members_create: return members_create(c);
     case RouteId::member_get: return member_get(c);
