@@ -111,9 +111,11 @@ class Server::Impl {
     bool idle = false;
   };
   struct Worker {
+    // Declared first, destroyed last: destroying ioc destroys the sessions' coroutine
+    // frames left after a drain timeout, and they unregister from this list.
+    std::list<SessionState*> sessions;  // touched only on this worker's thread
     asio::io_context ioc{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
-    std::list<SessionState*> sessions;  // touched only on this worker's thread
   };
 
   Impl(ServerOptions options, Context& context) : opts_(std::move(options)), ctx_(context) {
@@ -124,6 +126,14 @@ class Server::Impl {
       workers_.push_back(std::make_unique<Worker>());
       workers_.back()->guard.emplace(workers_.back()->ioc.get_executor());
     }
+  }
+
+  // The acceptors live on worker 0's io_context: close them before the contexts go, and
+  // the contexts before the counters the sessions' frames touch when destroyed.
+  ~Impl() {
+    acceptor_.reset();
+    metrics_acceptor_.reset();
+    workers_.clear();
   }
 
   Status open_acceptor(std::optional<tcp::acceptor>& acceptor, const std::string& host,
