@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "ledger/internal/codec.h"
+#include "ledger/internal/event_record.h"
 #include "ledger/internal/ledger_impl.h"
 #include "ledger/internal/state.h"
 #include "ledger/internal/store.h"
@@ -260,6 +261,11 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   ENCORE_RETURN_IF_ERROR(store_->scan(Family::rulesets, "", "", [&](auto k, auto) {
     known_rulesets_.emplace(k);
     return true;
+  }));
+  ENCORE_RETURN_IF_ERROR(store_->scan_reverse(Family::events, std::string(9, '\xff'), "",
+                                              [&](auto k, auto) {
+    events_recorded_ = internal::be64_value(k);  // the last event recorded
+    return false;
   }));
   if (!rule_set) {
     if (!ruleset) return invalid("the data dir has no rule set and none was given");
@@ -996,7 +1002,9 @@ Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
   }
   c.event.time = t;
   StateUsage usage(*rules_, state_.budget_used, &m);
-  rules::Evaluation ev = rules::evaluate(*rules_, member_view(m, t), c.event, now_, usage);
+  const Seq first_seq = state_.last_seq + 1;
+  rules::MemberView view = member_view(m, t);
+  rules::Evaluation ev = rules::evaluate(*rules_, view, c.event, now_, usage);
   std::int64_t earned = std::max<std::int64_t>(ev.base, 0);
   for (const auto& award : ev.offers) {
     auto sum = points_add(earned, award.points);
@@ -1049,6 +1057,9 @@ Status LedgerImpl::on(Redeem& c, CommandOutcome& out) {
   for (auto text : {c.order_id, c.reason, c.channel, c.store}) {
     ENCORE_RETURN_IF_ERROR(check_text("order_id, reason, channel and store", text));
   }
+  batch_->put(Family::events, internal::be64_key(++events_recorded_),  // docs/storage.md
+              internal::encode_event_record(first_seq, state_.last_seq, c.member, view,
+                                            c.event, now_, *rules_, ev));
   auto it = state_.members.find(c.member);
   if (it == state_.members.end()) return member_not_found(c.member);
   MemberState& m = it->second;

@@ -122,6 +122,7 @@ class LedgerImpl {
   Timestamp now_;
 
   // Published.
+  std::uint64_t events_recorded_ = 0;  // the last key of the events family (at open: read)
   mutable std::shared_mutex view_mu_;
   ReadView view_;
 

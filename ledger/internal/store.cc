@@ -3,6 +3,8 @@
 // open, skiplists where readers look up keys.
 #include "ledger/internal/store.h"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
@@ -14,7 +16,7 @@ namespace {
 
 constexpr const char* kFamilyNames[] = {"journal", "member_entries", "members", "lots",
                                         "holds",   "idempotency",    "offers",  "rulesets",
-                                        "counters", "meta"};
+                                        "counters", "meta",        "events"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==
               static_cast<std::size_t>(Family::count));
 
@@ -73,8 +75,20 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Ope
   db_options.allow_concurrent_memtable_write = false;  // vector memtables need it off
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  // Read-only: a data dir written before a family existed (e.g. `events`) lacks it; such a
+  // family reads as empty (its handle stays null).
+  std::vector<std::string> existing;
+  if (mode == OpenMode::read_only) {
+    rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &existing).PermitUncheckedError();
+  }
+  std::vector<std::size_t> opened;  // Family index of descriptors[k + 1]
   for (std::size_t i = 0; i < static_cast<std::size_t>(Family::count); ++i) {
+    if (mode == OpenMode::read_only && !existing.empty() &&
+        std::find(existing.begin(), existing.end(), kFamilyNames[i]) == existing.end()) {
+      continue;
+    }
     descriptors.emplace_back(kFamilyNames[i], family_options(static_cast<Family>(i)));
+    opened.push_back(i);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -93,14 +107,17 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Ope
   if (!s.ok()) return storage_error("open " + dir.string(), s);
   store->db_.reset(db);
   // handles[0] is the default family, which the ledger does not use.
-  store->handles_.assign(handles.begin() + 1, handles.end());
+  store->handles_.assign(static_cast<std::size_t>(Family::count), nullptr);
+  for (std::size_t k = 0; k < opened.size(); ++k) store->handles_[opened[k]] = handles[k + 1];
   store->default_handle_ = handles[0];
   return store;
 }
 
 Store::~Store() {
   if (!db_) return;
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  for (auto* h : handles_) {
+    if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
   db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
 }
@@ -136,6 +153,7 @@ Status Store::sync_wal() {
 }
 
 Result<std::optional<std::string>> Store::get(Family family, std::string_view key) const {
+  if (handle(family) == nullptr) return std::optional<std::string>();  // absent family
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), handle(family),
                     rocksdb::Slice(key.data(), key.size()), &value);
@@ -146,6 +164,7 @@ Result<std::optional<std::string>> Store::get(Family family, std::string_view ke
 
 Status Store::scan(Family family, std::string_view start, std::string_view end,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (handle(family) == nullptr) return Status::ok();  // absent family: empty
   rocksdb::ReadOptions options;
   rocksdb::Slice upper(end.data(), end.size());
   if (!end.empty()) options.iterate_upper_bound = &upper;
@@ -164,6 +183,7 @@ Status Store::scan(Family family, std::string_view start, std::string_view end,
 Status Store::scan_reverse(
     Family family, std::string_view before, std::string_view lowest,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (handle(family) == nullptr) return Status::ok();  // absent family: empty
   rocksdb::ReadOptions options;
   rocksdb::Slice lower(lowest.data(), lowest.size());
   options.iterate_lower_bound = &lower;

@@ -35,6 +35,7 @@ enum class Family : std::uint8_t {
   rulesets,        // version -> the rule files
   counters,        // be64 day -> daily activity
   meta,            // name -> last seq, chain head, clock, rule set in force
+  events,          // be64 event number -> a recorded event's inputs and result
   count,
 };
 

@@ -1,0 +1,42 @@
+// encore::ledger::for_each_event (ledger/): reads the `events` family of a data dir opened
+// read-only, so a running server is not disturbed (no lock, no writes).
+#include "ledger/history.h"
+
+#include <system_error>
+
+#include "ledger/internal/codec.h"
+#include "ledger/internal/event_record.h"
+#include "ledger/internal/store.h"
+
+namespace encore::ledger {
+
+Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Timestamp to,
+                      const std::function<bool(const RecordedEvent&)>& fn) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    return make_error(ErrorCode::not_found, "no data dir at " + data_dir.string());
+  }
+  ENCORE_ASSIGN_OR_RETURN(auto store,
+                          internal::Store::open(data_dir, internal::OpenMode::read_only));
+  Status decoded;
+  ENCORE_RETURN_IF_ERROR(store->scan(
+      internal::Family::events, "", "", [&](std::string_view key, std::string_view value) {
+        RecordedEvent r;
+        if (key.size() != 8) {
+          decoded = make_error(ErrorCode::internal, "corrupt event key");
+          return false;
+        }
+        r.number = internal::be64_value(key);
+        decoded = internal::decode_event_record(value, &r);
+        if (!decoded) {
+          decoded = make_error(ErrorCode::internal, "event " + std::to_string(r.number) + ": " +
+                                                        decoded.error().detail);
+          return false;
+        }
+        if (r.event.time < from || !(r.event.time < to)) return true;
+        return fn(r);
+      }));
+  return decoded;
+}
+
+}  // namespace encore::ledger
