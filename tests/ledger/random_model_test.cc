@@ -216,6 +216,13 @@ struct Run {
     return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
   }
 
+  // Mostly an active hold (when there is one), sometimes any: ended ones test refusals.
+  std::string pick_hold(const std::vector<std::string>& all,
+                        const std::vector<std::string>& active) {
+    const auto& from = !active.empty() && pick(0, 3) > 0 ? active : all;
+    return from[static_cast<std::size_t>(pick(0, std::ssize(from) - 1))];
+  }
+
   Planned plan(const std::string& id) {
     ModelMember& m = model.members.at(id);
     Planned p;
@@ -247,17 +254,17 @@ struct Run {
       p.op = Op::hold;
       std::int64_t avail = std::max<std::int64_t>(m.available(), 1);
       p.command = CreateHold{.member = id, .points = pick(1, avail + 2),
-                             .ttl_seconds = pick(60, 3 * 86'400)};
+                             .ttl_seconds = pick(60, 7 * 86'400)};
     } else if (roll < 70 && !m.holds.empty()) {
       p.op = Op::capture;
-      p.hold = m.holds[static_cast<std::size_t>(pick(0, std::ssize(m.holds) - 1))];
+      p.hold = pick_hold(m.holds, active);
       std::int64_t held = model.holds.at(p.hold).points;
       CaptureHold c{.hold = p.hold};
-      if (pick(0, 2) > 0) c.points = pick(1, held + 1);  // sometimes more than held: 400
+      if (pick(0, 2) > 0) c.points = pick(0, 3) == 0 ? held + 1 : pick(1, held);  // +1: 400
       p.command = c;
     } else if (roll < 76 && !m.holds.empty()) {
       p.op = Op::void_hold;
-      p.hold = m.holds[static_cast<std::size_t>(pick(0, std::ssize(m.holds) - 1))];
+      p.hold = pick_hold(m.holds, active);
       p.command = VoidHold{.hold = p.hold};
     } else if (roll < 88 && !m.reversible.empty()) {
       p.op = Op::reverse;
@@ -498,7 +505,7 @@ void run_ledger(std::uint64_t seed, Program program, int members, int rounds) {
                            "capture ok", "capture hold_not_active", "capture invalid_request",
                            "void ok", "void hold_not_active", "reverse ok",
                            "reverse over_reversal", "adjust ok", "freeze ok"}) {
-    INFO(run.context << " path " << path);
+    INFO(run.context << " path " << std::string(path));
     CHECK(run.seen[path] > 0);
   }
   Seq last = f.ledger->last_seq();
