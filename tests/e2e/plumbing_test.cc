@@ -265,3 +265,25 @@ TEST_CASE("startup is refused on a broken rules dir with every error as file:lin
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+TEST_CASE("pipelined requests on one connection are answered in order") {
+  Server s;
+  Client c = s.client();
+  auto first = c.raw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: one\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: two\r\n\r\n");
+  CHECK(first.status == 200);
+  CHECK(first.header("x-request-id") == "one");
+  auto second = c.raw("");
+  CHECK(second.status == 200);
+  CHECK(second.header("x-request-id") == "two");
+}
+
+TEST_CASE("request headers over the limit get 400 and the connection closes") {
+  Server s;
+  Client c = s.client();
+  auto r = c.request("GET", "/healthz", {{"X-Filler", std::string(20 * 1024, 'x')}});
+  CHECK(r.status == 400);
+  CHECK(r.code() == "invalid_request");
+  CHECK(r.header("connection") == "close");
+}
