@@ -1047,6 +1047,9 @@ Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
     state_.mark(m);
   }
   if (earned > 0) update_tier(m);
+  batch_->put(Family::events, internal::be64_key(++events_recorded_),  // docs/storage.md
+              internal::encode_event_record(first_seq, state_.last_seq, c.member, view,
+                                            c.event, now_, *rules_, ev));
   out.points = earned;
   fill_balance(m, out);
   return Status::ok();
@@ -1057,9 +1060,6 @@ Status LedgerImpl::on(Redeem& c, CommandOutcome& out) {
   for (auto text : {c.order_id, c.reason, c.channel, c.store}) {
     ENCORE_RETURN_IF_ERROR(check_text("order_id, reason, channel and store", text));
   }
-  batch_->put(Family::events, internal::be64_key(++events_recorded_),  // docs/storage.md
-              internal::encode_event_record(first_seq, state_.last_seq, c.member, view,
-                                            c.event, now_, *rules_, ev));
   auto it = state_.members.find(c.member);
   if (it == state_.members.end()) return member_not_found(c.member);
   MemberState& m = it->second;
