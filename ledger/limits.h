@@ -32,6 +32,12 @@ inline constexpr std::size_t entry_text_bytes_max = 1'000;
 // Reads: a member's history page (API.md: limit 1-500) and a journal page (1-1000).
 inline constexpr std::size_t entries_page_max = 500;
 inline constexpr std::size_t journal_page_max = 1'000;
+// Offer uses kept per member and offer (for limit.per_member over period_days): those within
+// the longest period of the offers in force (plus the backdating allowed), and at least this
+// many days, so a reload that adds or lengthens a limit of up to a year still counts the uses
+// made before it. Without a bound the record grew with every use and was re-encoded in full
+// on each one (O(uses) per purchase).
+inline constexpr std::int64_t offer_uses_days_min = 400;
 // Balance `expiring` and the liability report look this many days ahead (API.md).
 inline constexpr std::int64_t expiring_days_max = 90;
 // Liability report: days of activity listed (API.md: the last 90 days).

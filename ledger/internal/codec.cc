@@ -161,20 +161,42 @@ bool split_member_seq_key(std::string_view key, std::string_view* member, Seq* s
   return true;
 }
 
-Hash sha256(std::string_view data) {
+namespace {
+
+// SHA-256 fetched once: EVP_sha256() in a digest call makes OpenSSL 3 look the algorithm up
+// again on every call (perf: ~5% of the writer's time went to EVP_MD_fetch).
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  ENCORE_ASSERT(md != nullptr);
+  return md;
+}
+
+// One digest context per thread, reused (the writer hashes every entry; verify every one).
+struct DigestContext {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~DigestContext() { EVP_MD_CTX_free(ctx); }
+};
+
+Hash digest(std::string_view a, std::string_view b) {
+  thread_local DigestContext context;
   Hash out{};
   unsigned int len = 0;
-  int rc = EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  ENCORE_ASSERT(rc == 1 && len == out.size());
+  EVP_MD_CTX* ctx = context.ctx;
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, sha256_md(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx, a.data(), a.size()) == 1 &&
+            EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
+            EVP_DigestFinal_ex(ctx, out.data(), &len) == 1;
+  ENCORE_ASSERT(ok && len == out.size());
   return out;
 }
 
+}  // namespace
+
+Hash sha256(std::string_view data) { return digest(data, {}); }
+
 Hash chain_hash(const Hash& previous, std::string_view encoding) {
-  std::string buf;
-  buf.reserve(previous.size() + encoding.size());
-  buf.append(reinterpret_cast<const char*>(previous.data()), previous.size());
-  buf.append(encoding);
-  return sha256(buf);
+  return digest(std::string_view(reinterpret_cast<const char*>(previous.data()), previous.size()),
+                encoding);
 }
 
 void encode_attributes(Encoder& e, const rules::Attributes& attributes) {

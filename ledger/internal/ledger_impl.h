@@ -11,6 +11,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/internal/state.h"
@@ -113,16 +114,17 @@ class LedgerImpl {
   Timestamp rules_loaded_at_;
   bool rules_changed_ = false;
   std::set<std::string, std::less<>> known_rulesets_;
-  std::map<std::string, IdempotencyIndex, std::less<>> idempotency_;
+  // Looked up by key only, never iterated (purged in idempotency_order_'s order).
+  std::unordered_map<std::string, IdempotencyIndex> idempotency_;
   std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
-  std::map<std::string, StoredResponse, std::less<>> batch_idempotency_;
+  std::unordered_map<std::string, StoredResponse> batch_idempotency_;
   std::optional<internal::Store::Batch> batch_;
   std::vector<Entry> batch_entries_;
   std::vector<Entry>* collect_ = nullptr;
   Timestamp now_;
+  std::uint64_t events_recorded_ = 0;  // the last key of the events family (at open: read)
 
   // Published.
-  std::uint64_t events_recorded_ = 0;  // the last key of the events family (at open: read)
   mutable std::shared_mutex view_mu_;
   ReadView view_;
 

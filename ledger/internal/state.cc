@@ -35,6 +35,34 @@ std::int64_t utc_day(Timestamp t) {
   return d;
 }
 
+MemberState* State::find_member(std::string_view id) {
+  auto it = member_index.find(id);
+  if (it != member_index.end()) return it->second;
+  auto m = members.find(id);
+  if (m == members.end()) return nullptr;
+  member_index.emplace(m->first, &m->second);  // loaded at open, not yet indexed
+  return &m->second;
+}
+
+std::int64_t offer_uses_retention_days(const rules::RuleSet* rules) {
+  if (rules == nullptr) return -1;
+  std::int64_t longest = offer_uses_days_min;
+  for (const auto& offer : rules->offers()) {
+    if (!offer.limit_per_member) continue;
+    if (!offer.limit_period_days) return -1;  // a limit over all time counts every use
+    longest = std::max(longest, *offer.limit_period_days);
+  }
+  // An event may be backdated: its limit looks back from its own time.
+  return longest + rules->program().max_backdate_days + 1;
+}
+
+void prune_uses(std::vector<Timestamp>& uses, Timestamp now, const rules::RuleSet* rules) {
+  const std::int64_t days = offer_uses_retention_days(rules);
+  if (days < 0) return;
+  const Timestamp cutoff = now.plus_days(-days);
+  std::erase_if(uses, [&](Timestamp t) { return t < cutoff; });
+}
+
 std::int64_t MemberState::vested_remaining() const {
   std::int64_t sum = 0;
   for (const auto& [seq, lot] : lots) {
@@ -105,12 +133,13 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
     m.as_of = e.seq;
     auto [it, inserted] = members.emplace(e.member, std::move(m));
     ENCORE_ASSERT(inserted);
+    member_index.emplace(it->first, &it->second);
     mark(it->second);
     return;
   }
-  auto it = members.find(e.member);
-  ENCORE_ASSERT(it != members.end());
-  MemberState& m = it->second;
+  MemberState* found = find_member(e.member);
+  ENCORE_ASSERT(found != nullptr);
+  MemberState& m = *found;
   m.as_of = e.seq;
   mark(m);
   auto total = points_add(m.total, e.points);
@@ -141,8 +170,10 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
       if (!e.offer.empty()) {
         budget_used[e.offer] += e.points;
         dirty.budgets.insert(e.offer);
-        m.offer_uses[e.offer].push_back(e.occurred_at);
-        dirty.uses.emplace(e.offer, e.member);
+        auto uses = m.offer_uses.try_emplace(e.offer).first;
+        uses->second.push_back(e.occurred_at);
+        prune_uses(uses->second, e.recorded_at, rules);
+        dirty.uses.emplace(&m, &uses->first);
       }
       counters.earned += e.points;
       new_lot(e.points, *e.vests_at, e.expires_at.value_or(never));

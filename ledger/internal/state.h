@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,7 +48,9 @@ struct MemberState {
   std::map<std::int64_t, std::int64_t> window;  // tier window: UTC day -> points earned
   std::map<Seq, std::int64_t> reversed;         // entry seq -> points reversed so far
   std::map<Seq, Lot> lots;                      // by the seq of the entry that made it
-  std::map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;  // event times
+  // offer id -> event times of its awards, those within offer_uses_retention_days only
+  // (in the order awarded; a backdated event's time may be earlier than the one before).
+  std::map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;
   Seq as_of = 0;                                // seq of the member's latest entry
   bool dirty = false;                           // listed in State::dirty.members
   std::int64_t tier_due_micros = 0;             // the tier_due key scheduled (not stored)
@@ -77,7 +80,8 @@ struct Dirty {
   std::set<std::pair<MemberState*, Seq>> lots;
   std::set<std::string, std::less<>> holds;
   std::set<std::string, std::less<>> budgets;
-  std::set<std::pair<std::string, std::string>> uses;  // offer id, member id
+  // Member, offer id (the key of its offer_uses node): pointers, as for lots.
+  std::set<std::pair<MemberState*, const std::string*>> uses;
   std::set<std::int64_t> days;
   void clear() {
     for (MemberState* m : members) m->dirty = false;
@@ -108,6 +112,10 @@ class State {
   void unschedule_lot(const std::string& member, Seq seq, const Lot& lot);
 
   std::map<std::string, MemberState, std::less<>> members;
+  // Lookups by id without string compares down the tree: id (the map's key) -> member.
+  // Members are never erased and map nodes are stable. Never iterated (determinism).
+  std::unordered_map<std::string_view, MemberState*> member_index;
+  MemberState* find_member(std::string_view id);  // null when unknown
   std::map<std::string, HoldState, std::less<>> holds;
   std::map<std::string, std::int64_t, std::less<>> budget_used;  // offer id -> points
   std::map<std::int64_t, DayCounters> days;  // days_from_civil(local date) -> activity
@@ -129,6 +137,12 @@ class State {
 Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestamp now,
                      Seq as_of);
 std::int64_t utc_day(Timestamp t);
+
+// How many days of an offer's uses a member's record keeps (-1: all): what the rule set's
+// per-member limits can look back over, at least offer_uses_days_min (limits.h).
+std::int64_t offer_uses_retention_days(const rules::RuleSet* rules);
+// Drops uses older than the retention before `now` (the recorded time of the use added).
+void prune_uses(std::vector<Timestamp>& uses, Timestamp now, const rules::RuleSet* rules);
 
 // Record encodings (docs/storage.md).
 std::string encode_member(const MemberState& m);
