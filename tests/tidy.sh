@@ -45,5 +45,9 @@ for f in "${sources[@]}"; do
     fi
   fi
 done
+# docs/limits.md is generated from the limits.h files and must be current.
+if ! diff -q <(bash tools/gen_limits_doc.sh) docs/limits.md >/dev/null; then
+  problem "docs/limits.md is out of date: bash tools/gen_limits_doc.sh > docs/limits.md"
+fi
 if ((fail)); then echo "tidy: problems found"; exit 1; fi
 echo "tidy: ${#sources[@]} files clean"
