@@ -97,6 +97,8 @@ struct Program {
   std::int64_t expiry_days = 0;
   std::int64_t max_backdate_days = 7;
   std::string timezone = "UTC";
+  // point_value: money one point is worth, for reports (`encore rules simulate`); 0.01.
+  Money point_value = Decimal::from_units(Decimal::scale / 100);
 };
 
 struct TierLevel {

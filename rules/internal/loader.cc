@@ -30,7 +30,7 @@ using Keys = std::vector<std::string_view>;
 const Keys kTopKeys = {"program", "tiers", "offers"};
 const Keys kProgramKeys = {"name",        "description",       "currency", "base_earn",
                            "rounding",    "pending_days",      "expiry",   "max_backdate_days",
-                           "timezone"};
+                           "timezone",    "point_value"};
 const Keys kBaseEarnKeys = {"points", "per"};
 const Keys kExpiryKeys = {"policy", "days"};
 const Keys kTiersKeys = {"window_days", "levels"};
@@ -446,6 +446,10 @@ class Loader {
     }
     if (auto d = read_int(v, "pending_days", 0, rule_days_max, 14)) p.pending_days = *d;
     if (auto d = read_int(v, "max_backdate_days", 0, rule_days_max, 7)) p.max_backdate_days = *d;
+    auto point_value_max = Decimal::from_integer(1'000'000);
+    if (auto pv = read_decimal(v, "point_value", Decimal{}, *point_value_max, "\"0.01\"")) {
+      p.point_value = *pv;
+    }
     if (const JsonValue* ex = read_object(v, "expiry", "{\"policy\": \"fixed\", \"days\": 365}")) {
       check_keys(*ex, kExpiryKeys, "`expiry`");
       auto policy = read_string(*ex, "policy");

@@ -273,7 +273,8 @@ int run_explain(const ExplainOptions& opt) {
 }  // namespace
 
 void add_rules_commands(CLI::App& app, int& exit_code) {
-  CLI::App* rules_cmd = app.add_subcommand("rules", "Check rule files and explain evaluations");
+  CLI::App* rules_cmd = app.add_subcommand(
+      "rules", "Check rule files, explain evaluations, simulate a draft on history");
   rules_cmd->require_subcommand(1);
 
   auto dir = std::make_shared<std::string>();
@@ -295,6 +296,8 @@ void add_rules_commands(CLI::App& app, int& exit_code) {
                       "Recorded time, RFC 3339 (default: the event's time; for days_since)");
   explain->add_flag("--json", opt->json, "Print the result and trace as JSON");
   explain->callback([opt, &exit_code] { exit_code = run_explain(*opt); });
+
+  add_simulate_command(*rules_cmd, exit_code);
 }
 
 }  // namespace encore::cli

@@ -9,6 +9,9 @@ namespace encore::cli {
 // `encore rules check|explain` (cmd_rules.cc).
 void add_rules_commands(CLI::App& app, int& exit_code);
 
+// `encore rules simulate --data DIR --rules DRAFT` under the rules group (cmd_simulate.cc).
+void add_simulate_command(CLI::App& rules_cmd, int& exit_code);
+
 // `encore verify --data DIR` (cmd_verify.cc).
 void add_verify_command(CLI::App& app, int& exit_code);
 
