@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# HTTP benchmark of encored with wrk (README in docs/performance.md, section "HTTP").
+# Starts encored (Release build) on a temp data dir with the 20-offer rule set of
+# ../shared/bench/peers/rules/encore, enrolls ENCORE_MEMBERS members, then runs balance
+# reads, purchases and the POS mix at 16, 64 and 256 connections, SECONDS each, and prints
+# a markdown table. With PEERS=1 it also runs the peers' limits.sh (nginx ceiling) and
+# pg-ledger.sh in the same run.
+#   SECONDS_EACH=15 ENCORE_MEMBERS=100000 CONNS="16 64 256" PEERS=1 tools/bench/http/run.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+shared=${ENCORE_SHARED:-$root/../shared}
+secs=${SECONDS_EACH:-15}
+conns=${CONNS:-16 64 256}
+port=${PORT:-18480}
+export ENCORE_MEMBERS=${ENCORE_MEMBERS:-100000}
+export ENCORE_BENCH_DIR=$here
+export ENCORE_THREADS=2
+export ENCORE_NONCE=enroll-$(date +%s%N)
+encored=${ENCORED:-$root/build/tools/encored}
+[[ -x "$encored" ]] || { echo "build encored first (tools/test.sh or cmake --build build)"; exit 1; }
+command -v wrk >/dev/null || apt-get install -y -q wrk
+
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$work/rules"
+cp "$shared/bench/peers/rules/encore/offers.json" "$work/rules/"
+printf 'pos:bench-pos-key\nadmin:bench-admin-key\nread:bench-read-key\n' >"$work/keys"
+"$encored" --data "$work/data" --rules "$work/rules" --listen "127.0.0.1:$port" \
+  --keys "$work/keys" --log-level warn >"$work/encored.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+url="http://127.0.0.1:$port"
+
+echo "enrolling $ENCORE_MEMBERS members..." >&2
+t0=$(date +%s)
+wrk -t2 -c64 -d600s --timeout 5s -s "$here/enroll.lua" "$url" >"$work/enroll.txt" &
+wpid=$!
+until curl -fs -H "Authorization: Bearer bench-read-key" \
+        "$url/v1/members/m-$ENCORE_MEMBERS" >/dev/null 2>&1; do
+  sleep 0.5
+  kill -0 $wpid 2>/dev/null || break
+done
+kill -INT $wpid 2>/dev/null || true
+wait $wpid 2>/dev/null || true
+echo "enrolled in $(($(date +%s) - t0)) s" >&2
+
+row() {  # row NAME SCRIPT CONNS
+  local out
+  export ENCORE_NONCE="$(date +%s%N)"  # Idempotency-Keys unique to this wrk run
+  out=$(wrk -t2 -c"$3" -d"${secs}s" --timeout 5s --latency -s "$here/$2" "$url" | grep '^RESULT')
+  # RESULT requests=.. seconds=.. rps=.. p50_ms=.. p99_ms=.. max_ms=.. non2xx=.. socket_errors=..
+  eval "$(echo "${out#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
+  echo "| $1 | $3 | $rps | $p50_ms | $p99_ms | $max_ms | $non2xx | $socket_errors |"
+}
+
+echo
+echo "### encored over HTTP (wrk 2 threads on the same 2 cores, ${secs}s per row, $ENCORE_MEMBERS members, 20-offer rule set)"
+echo
+echo "| workload | connections | requests/s | p50 ms | p99 ms | max ms | non-2xx | socket errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for c in $conns; do row "balance read" balance.lua "$c"; done
+for c in $conns; do row "purchase (durable)" purchase.lua "$c"; done
+for c in $conns; do row "POS mix 70/20/10" pos_mix.lua "$c"; done
+
+if [[ "${PEERS:-0}" == 1 ]]; then
+  kill $pid; wait $pid 2>/dev/null || true
+  (cd "$shared/bench/peers" && ./limits.sh && ./pg-ledger.sh)
+fi
