@@ -42,6 +42,17 @@ constexpr const char* kDraftOffers = R"json({"offers": [
 ]}
 )json";
 
+// Another draft: vinyl at 100 with a budget of 150, no app offer, Tokyo time.
+constexpr const char* kTokyoProgram = R"json({"program": {"name": "Test Club",
+  "currency": "USD", "base_earn": {"points": 1, "per": "1.00"}, "timezone": "Asia/Tokyo"}}
+)json";
+
+constexpr const char* kBudgetOffers = R"json({"offers": [
+  {"id": "vinyl", "name": "Vinyl bonus", "when": "any(event.items, item.category == 'vinyl')",
+   "award": "100", "budget": 150}
+]}
+)json";
+
 constexpr const char* kBrokenOffers = R"json({"offers": [
   {"id": "vinyl", "name": "Vinyl bonus", "when": "any(event.itemz, true)", "award": "100"},
   {"id": "app", "nme": "App bonus"}
@@ -100,6 +111,7 @@ struct SimulateFixture {
   std::filesystem::path in_force = scratch.path() / "rules";
   std::filesystem::path draft = scratch.path() / "draft";
   std::filesystem::path broken = scratch.path() / "broken";
+  std::filesystem::path tokyo = scratch.path() / "tokyo";
   std::unique_ptr<Fixture> f;
 
   SimulateFixture() {
@@ -110,6 +122,8 @@ struct SimulateFixture {
     write_file(draft / "program.json", kDraftProgram);
     write_file(broken / "offers.json", kBrokenOffers);
     write_file(broken / "program.json", kDraftProgram);
+    write_file(tokyo / "offers.json", kBudgetOffers);
+    write_file(tokyo / "program.json", kTokyoProgram);
     auto loaded = rules::load_directory(in_force);
     REQUIRE(loaded.rule_set);
     f = std::make_unique<Fixture>(loaded.rule_set);
@@ -184,6 +198,36 @@ TEST_CASE("simulate against the rules in force reproduces what was given, day by
                      "\"value\": \"0.20\"}") != std::string::npos);
   CHECK(day.out.find("\"difference\": {\"points\": 0, \"value\": \"0.00\"}}}\n") !=
         std::string::npos);
+}
+
+TEST_CASE("simulate counts the draft's budget from the replay's start; dates are the draft's") {
+  SimulateFixture s;
+  CliResult r =
+      run_simulate(s.scratch, s.data() + " --rules '" + s.tokyo.string() + "' --json");
+  INFO("stdout:\n" << r.out << "stderr:\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  // 100 to m-1, then the last 50 of the budget to m-2.
+  CHECK(r.out.find("{\"id\": \"vinyl\", \"name\": \"Vinyl bonus\", \"in_draft\": true, "
+                   "\"draft\": {\"members\": 2, \"times\": 2, \"points\": 150, \"value\": "
+                   "\"1.50\"}") != std::string::npos);
+  // Given by the rules in force, not in the draft.
+  CHECK(r.out.find("{\"id\": \"app\", \"name\": \"\", \"in_draft\": false, \"draft\": "
+                   "{\"members\": 0, \"times\": 0, \"points\": 0, \"value\": \"0.00\"}, "
+                   "\"actual\": {\"members\": 2, \"times\": 2, \"points\": 15, \"value\": "
+                   "\"0.15\"}, \"difference\": {\"points\": -15, \"value\": \"-0.15\"}}") !=
+        std::string::npos);
+  CliResult text = run_simulate(s.scratch, s.data() + " --rules '" + s.tokyo.string() + "'");
+  CHECK(text.out.find("app *") != std::string::npos);
+  CHECK(text.out.find("* not in the draft") != std::string::npos);
+  // 2026-11-22 in Tokyo is [2026-11-21T15:00Z, 2026-11-22T15:00Z): the four events at
+  // 12:00Z on the 22nd, not the one on the 23rd.
+  CliResult day = run_simulate(s.scratch, s.data() + " --rules '" + s.tokyo.string() +
+                                              "' --from 2026-11-22 --to 2026-11-23 --json");
+  CHECK(day.out.find("\"timezone\": \"Asia/Tokyo\"") != std::string::npos);
+  CHECK(day.out.find("\"events\": 4, \"members\": 3,") != std::string::npos);
+  CliResult late = run_simulate(s.scratch, s.data() + " --rules '" + s.tokyo.string() +
+                                               "' --from 2026-11-22T15:00:00Z --json");
+  CHECK(late.out.find("\"events\": 1, \"members\": 1,") != std::string::npos);
 }
 
 TEST_CASE("simulate refuses a missing data dir, a broken draft and bad dates, exit 1") {

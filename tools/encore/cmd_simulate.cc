@@ -39,9 +39,7 @@ class ReplayUsage final : public rules::UsageSource {
   explicit ReplayUsage(std::size_t offers) : budget_(offers, 0) {}
   void set_member(const std::string& member) {
     auto it = uses_.find(member);
-    if (it == uses_.end()) {
-      it = uses_.emplace(member, std::vector<std::vector<Timestamp>>(budget_.size())).first;
-    }
+    if (it == uses_.end()) it = uses_.emplace(member, Uses()).first;
     member_ = &it->second;
   }
   void record(std::size_t offer_index, std::int64_t points, Timestamp at) {
@@ -52,14 +50,18 @@ class ReplayUsage final : public rules::UsageSource {
     return budget_[offer_index];
   }
   std::int64_t member_uses_since(std::size_t offer_index, Timestamp since) const override {
-    const auto& times = (*member_)[offer_index];
-    return std::count_if(times.begin(), times.end(), [&](Timestamp t) { return t >= since; });
+    auto it = member_->find(offer_index);
+    if (it == member_->end()) return 0;
+    return std::count_if(it->second.begin(), it->second.end(),
+                         [&](Timestamp t) { return t >= since; });
   }
 
  private:
+  // Offer index -> event times of the member's awards; only offers the member got.
+  using Uses = std::map<std::size_t, std::vector<Timestamp>>;
   std::vector<std::int64_t> budget_;
-  std::map<std::string, std::vector<std::vector<Timestamp>>, std::less<>> uses_;
-  std::vector<std::vector<Timestamp>>* member_ = nullptr;
+  std::map<std::string, Uses, std::less<>> uses_;
+  Uses* member_ = nullptr;
 };
 
 // What one side (draft or actual) gave for one offer, the base or the total.
