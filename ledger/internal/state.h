@@ -128,7 +128,9 @@ class State {
   std::set<std::tuple<std::int64_t, std::string, Seq>> expire_due;
   std::set<std::pair<std::int64_t, std::string>> hold_due;
   std::set<std::pair<std::int64_t, std::string>> inactivity_due;
-  std::set<std::pair<std::int64_t, std::string>> tier_due;
+  // Member ids as views of MemberState::profile.id (members are never erased): one is
+  // scheduled per purchase of a member not yet due, so no string is copied for it.
+  std::set<std::pair<std::int64_t, std::string_view>> tier_due;
 
   Dirty dirty;
 };
