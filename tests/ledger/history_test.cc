@@ -1,8 +1,11 @@
 // Proves the `events` family: every applied event is recorded in order, in the same write,
 // with the member view it was evaluated with, the event and what it earned (also when it
 // earned 0); failed events are not; the record survives a reopen and numbering continues;
-// it reads read-only while the ledger is open, filtered by event time.
+// it reads read-only while the ledger is open, filtered by event time; a data dir from
+// before the family reads as empty and gets the family when opened.
 #include <doctest/doctest.h>
+
+#include <rocksdb/db.h>
 
 #include "ledger/history.h"
 #include "ledger/internal/event_record.h"
@@ -175,6 +178,45 @@ TEST_CASE("reading the events of a missing data dir is not_found") {
                             [](const RecordedEvent&) { return true; });
   REQUIRE_FALSE(s);
   CHECK(s.code() == ErrorCode::not_found);
+}
+
+TEST_CASE("a data dir made before the events family reads as having no events, then gets it") {
+  TempDir dir;
+  {  // The families of a ledger from before `events` existed.
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (const char* name : {"journal", "member_entries", "members", "lots", "holds",
+                             "idempotency", "offers", "rulesets", "counters", "meta"}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, dir.path().string(), families, &handles, &db).ok());
+    for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
+    CHECK(db->Close().ok());
+    delete db;
+  }
+  CHECK(all_events(dir.path()).empty());
+  VerifyReport report;
+  CHECK(verify(dir.path(), nullptr, &report));
+  ManualClock clock(t0());
+  LedgerOptions o;
+  o.data_dir = dir.path();
+  o.clock = &clock;
+  o.manual_clock = &clock;
+  {
+    auto ledger = Ledger::open(o, offer_rules());
+    REQUIRE(ledger);
+    CHECK((*ledger)->submit(EnrollMember{.id = "m-1"}).get().status);
+    CHECK((*ledger)->submit(purchase("m-1", "10.00")).get().status);
+  }
+  auto events = all_events(dir.path());
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].number == 1);
+  CHECK(events[0].base == 10);
 }
 
 TEST_CASE("an event record encodes and decodes every field exactly") {
