@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <exception>
 #include <utility>
 
@@ -1344,18 +1345,20 @@ Result<EntryPage> Ledger::entries(std::string_view member, std::optional<Seq> be
   ReadView v;
   if (!impl_->view_member(member, &v)) return member_not_found(member);
   Seq upper = std::min(before.value_or(v.last_seq + 1), v.last_seq + 1);
-  std::string lowest(member);
-  lowest.push_back('\0');
-  std::vector<Seq> seqs;
-  ENCORE_RETURN_IF_ERROR(impl_->store_->scan_reverse(
-      Family::member_entries, internal::member_seq_key(member, upper), lowest,
-      [&](std::string_view k, std::string_view) {
+  // The member's keys below `upper`, oldest first, keeping the newest limit + 1 (the history
+  // family is read forward within the member's prefix: docs/storage.md).
+  std::deque<Seq> newest;
+  ENCORE_RETURN_IF_ERROR(impl_->store_->scan_prefix(
+      Family::member_entries, internal::member_seq_key(member, 0),
+      internal::member_seq_key(member, upper), [&](std::string_view k, std::string_view) {
         std::string_view m;
         Seq seq = 0;
         if (!internal::split_member_seq_key(k, &m, &seq) || m != member) return false;
-        seqs.push_back(seq);
-        return seqs.size() <= limit;
+        newest.push_back(seq);
+        if (newest.size() > limit + 1) newest.pop_front();
+        return true;
       }));
+  std::vector<Seq> seqs(newest.rbegin(), newest.rend());
   EntryPage page;
   bool more = seqs.size() > limit;
   if (more) seqs.pop_back();

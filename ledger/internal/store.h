@@ -75,6 +75,11 @@ class Store {
   // fn returns false.
   Status scan(Family family, std::string_view start, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // As scan, for a family with a prefix extractor (member_entries): keys in [start, end)
+  // that share start's prefix; start and end are full keys of that prefix. Reads no other
+  // prefix (a hash memtable serves it directly, where a total-order scan sorts a copy).
+  Status scan_prefix(Family family, std::string_view start, std::string_view end,
+                     const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Descending from the last key < before, down to keys >= lowest, until fn returns false.
   Status scan_reverse(Family family, std::string_view before, std::string_view lowest,
                       const std::function<bool(std::string_view, std::string_view)>& fn) const;
