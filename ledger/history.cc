@@ -16,6 +16,10 @@ Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Tim
   if (!std::filesystem::is_directory(data_dir, ec)) {
     return make_error(ErrorCode::not_found, "no data dir at " + data_dir.string());
   }
+  if (!std::filesystem::exists(data_dir / "CURRENT", ec)) {  // RocksDB's file of every db
+    return make_error(ErrorCode::not_found,
+                      data_dir.string() + " is not an Encore data dir (it holds no database)");
+  }
   ENCORE_ASSIGN_OR_RETURN(auto store,
                           internal::Store::open(data_dir, internal::OpenMode::read_only));
   Status decoded;

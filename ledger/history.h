@@ -38,8 +38,8 @@ struct RecordedEvent {
 
 // Calls fn for every recorded event whose event.time is in [from, to), in recorded order,
 // until fn returns false. Opens data_dir read-only (no lock; safe while a server writes
-// to it) and sees what was durable when it opened. A missing data dir is not_found; a
-// data dir made before events were recorded has none.
+// to it) and sees what was durable when it opened. A missing data dir, or one without a
+// database, is not_found; a data dir made before events were recorded has none.
 Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Timestamp to,
                       const std::function<bool(const RecordedEvent&)>& fn);
 

@@ -240,6 +240,14 @@ TEST_CASE("simulate refuses a missing data dir, a broken draft and bad dates, ex
   CHECK(missing.err == "encore rules simulate: no data dir at " +
                            (s.scratch.path() / "nope").string() + "\n");
 
+  std::filesystem::create_directories(s.scratch.path() / "empty");
+  CliResult empty = run_simulate(
+      s.scratch, "--data '" + (s.scratch.path() / "empty").string() + "' --rules '" +
+                     s.draft.string() + "'");
+  CHECK(empty.exit_code == 1);
+  CHECK(empty.err == "encore rules simulate: " + (s.scratch.path() / "empty").string() +
+                         " is not an Encore data dir (it holds no database)\n");
+
   CliResult broken = run_simulate(s.scratch, s.data() + " --rules '" + s.broken.string() + "'");
   CHECK(broken.exit_code == 1);
   CHECK(broken.out.empty());
