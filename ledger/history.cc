@@ -2,7 +2,9 @@
 // read-only, so a running server is not disturbed (no lock, no writes).
 #include "ledger/history.h"
 
+#include <memory>
 #include <system_error>
+#include <utility>
 
 #include "ledger/internal/codec.h"
 #include "ledger/internal/event_record.h"
@@ -10,8 +12,9 @@
 
 namespace encore::ledger {
 
-Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Timestamp to,
-                      const std::function<bool(const RecordedEvent&)>& fn) {
+namespace {
+
+Result<std::unique_ptr<internal::Store>> open_read_only(const std::filesystem::path& data_dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(data_dir, ec)) {
     return make_error(ErrorCode::not_found, "no data dir at " + data_dir.string());
@@ -20,8 +23,34 @@ Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Tim
     return make_error(ErrorCode::not_found,
                       data_dir.string() + " is not an Encore data dir (it holds no database)");
   }
-  ENCORE_ASSIGN_OR_RETURN(auto store,
-                          internal::Store::open(data_dir, internal::OpenMode::read_only));
+  return internal::Store::open(data_dir, internal::OpenMode::read_only);
+}
+
+}  // namespace
+
+Result<std::vector<rules::RuleFile>> stored_rule_set(const std::filesystem::path& data_dir,
+                                                     const std::string& version) {
+  ENCORE_ASSIGN_OR_RETURN(auto store, open_read_only(data_dir));
+  ENCORE_ASSIGN_OR_RETURN(auto value, store->get(internal::Family::rulesets, version));
+  if (!value) return make_error(ErrorCode::not_found, "rule set " + version + " is not stored");
+  // The rulesets family's record (ledger.cc writes it): version 1, count, (name, content)s.
+  internal::Decoder d(*value);
+  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt rule set record");
+  std::vector<rules::RuleFile> files;
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    rules::RuleFile f;
+    f.name = d.str();
+    f.content = d.str();
+    files.push_back(std::move(f));
+  }
+  if (!d.done()) return make_error(ErrorCode::internal, "corrupt rule set record");
+  return files;
+}
+
+Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Timestamp to,
+                      const std::function<bool(const RecordedEvent&)>& fn) {
+  ENCORE_ASSIGN_OR_RETURN(auto store, open_read_only(data_dir));
   Status decoded;
   ENCORE_RETURN_IF_ERROR(store->scan(
       internal::Family::events, "", "", [&](std::string_view key, std::string_view value) {

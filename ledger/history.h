@@ -43,4 +43,9 @@ struct RecordedEvent {
 Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Timestamp to,
                       const std::function<bool(const RecordedEvent&)>& fn);
 
+// The files of a rule set stored in data_dir (every one ever in force is kept, by
+// version: RecordedEvent::ruleset names one). Opens read-only. not_found when absent.
+Result<std::vector<rules::RuleFile>> stored_rule_set(const std::filesystem::path& data_dir,
+                                                     const std::string& version);
+
 }  // namespace encore::ledger

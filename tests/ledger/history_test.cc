@@ -170,6 +170,14 @@ TEST_CASE("recorded events are read while the ledger is open, filtered by event 
   REQUIRE(for_each_event(f.dir.path(), Timestamp{INT64_MIN}, Timestamp{INT64_MAX},
                          [&](const RecordedEvent&) { return ++seen < 2; }));
   CHECK(seen == 2);
+  // The rule set that evaluated them is stored, file for file.
+  auto files = stored_rule_set(f.dir.path(), all[0].ruleset);
+  REQUIRE(files);
+  REQUIRE(files->size() == 2);
+  CHECK((*files)[0].name == "offers.json");
+  CHECK((*files)[0].content == kOffers);
+  CHECK(rules::load_files(*files).rule_set->version() == all[0].ruleset);
+  CHECK(code_of_result(stored_rule_set(f.dir.path(), "sha256:00")) == ErrorCode::not_found);
 }
 
 TEST_CASE("reading the events of a missing data dir is not_found") {

@@ -211,7 +211,7 @@ TEST_CASE("simulate counts the draft's budget from the replay's start; dates are
                    "\"draft\": {\"members\": 2, \"times\": 2, \"points\": 150, \"value\": "
                    "\"1.50\"}") != std::string::npos);
   // Given by the rules in force, not in the draft.
-  CHECK(r.out.find("{\"id\": \"app\", \"name\": \"\", \"in_draft\": false, \"draft\": "
+  CHECK(r.out.find("{\"id\": \"app\", \"name\": \"App bonus\", \"in_draft\": false, \"draft\": "
                    "{\"members\": 0, \"times\": 0, \"points\": 0, \"value\": \"0.00\"}, "
                    "\"actual\": {\"members\": 2, \"times\": 2, \"points\": 15, \"value\": "
                    "\"0.15\"}, \"difference\": {\"points\": -15, \"value\": \"-0.15\"}}") !=

@@ -328,6 +328,8 @@ int run_simulate(const SimulateOptions& opt) {
     rep.offers.push_back(Row{offer.id, offer.name, true, {}, {}});
   }
   ReplayUsage usage(set.offers().size());
+  // Offers given but not in the draft: named from the stored rule set that gave them.
+  std::map<std::string, std::vector<std::size_t>, std::less<>> named_by;
   Status s = ledger::for_each_event(opt.data, from, to, [&](const ledger::RecordedEvent& r) {
     ++rep.events;
     rep.members.insert(r.member);
@@ -349,6 +351,7 @@ int run_simulate(const SimulateOptions& opt) {
       if (it == row_of.end()) {
         it = row_of.emplace(award.offer, rep.offers.size()).first;
         rep.offers.push_back(Row{award.offer, "", false, {}, {}});
+        named_by[r.ruleset].push_back(it->second);
       }
       rep.offers[it->second].actual.add(r.member, award.points);
       actual_total += award.points;
@@ -359,6 +362,17 @@ int run_simulate(const SimulateOptions& opt) {
   if (!s) {
     std::fprintf(stderr, "encore rules simulate: %s\n", s.error().detail.c_str());
     return 1;
+  }
+  for (const auto& [version, rows] : named_by) {
+    auto files = ledger::stored_rule_set(opt.data, version);
+    if (!files) continue;  // the name is only for reading; the id says which offer it is
+    auto old_rules = rules::load_files(std::move(files).value());
+    if (!old_rules.rule_set) continue;
+    for (std::size_t k : rows) {
+      for (const auto& offer : old_rules.rule_set->offers()) {
+        if (offer.id == rep.offers[k].id) rep.offers[k].name = offer.name;
+      }
+    }
   }
   MoneyFormat money(set.program().point_value, set.program().currency_digits);
   if (opt.json) {
