@@ -379,7 +379,7 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     if (rules_->tiers() && !m.window.empty()) {
       m.tier_due_micros = (m.window.begin()->first + rules_->tiers()->window_days) *
                           micros_per_day;
-      state_.tier_due.emplace(m.tier_due_micros, m.profile.id);
+      state_.tier_due[m.tier_due_micros].push_back(m.profile.id);
     }
   }
   for (const auto& [id, h] : state_.holds) {
@@ -749,7 +749,7 @@ void LedgerImpl::update_tier(MemberState& m) {
   if (!m.window.empty()) {
     const std::int64_t due = (m.window.begin()->first + tiers->window_days) * micros_per_day;
     if (m.tier_due_micros != due) {
-      state_.tier_due.emplace(due, m.profile.id);
+      state_.tier_due[due].push_back(m.profile.id);
       m.tier_due_micros = due;
     }
   }
@@ -815,11 +815,16 @@ void LedgerImpl::run_timers() {
     emit(std::move(e));
   }
   while (!s.tier_due.empty() && s.tier_due.begin()->first <= now) {
-    auto [t, member] = *s.tier_due.begin();
-    s.tier_due.erase(s.tier_due.begin());
-    auto& m = *s.find_member(member);
-    if (m.tier_due_micros == t) m.tier_due_micros = 0;
-    update_tier(m);
+    auto due = s.tier_due.extract(s.tier_due.begin());
+    const std::int64_t t = due.key();
+    auto& ids = due.mapped();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (std::string_view member : ids) {
+      auto& m = *s.find_member(member);
+      if (m.tier_due_micros == t) m.tier_due_micros = 0;
+      update_tier(m);  // schedules only after now (the window's next day)
+    }
   }
   const std::int64_t ttl = options_.idempotency_ttl_days * micros_per_day;
   while (!idempotency_order_.empty() && idempotency_order_.front().first + ttl <= now) {

@@ -128,9 +128,11 @@ class State {
   std::set<std::tuple<std::int64_t, std::string, Seq>> expire_due;
   std::set<std::pair<std::int64_t, std::string>> hold_due;
   std::set<std::pair<std::int64_t, std::string>> inactivity_due;
-  // Member ids as views of MemberState::profile.id (members are never erased): one is
-  // scheduled per purchase of a member not yet due, so no string is copied for it.
-  std::set<std::pair<std::int64_t, std::string_view>> tier_due;
+  // Tier checks: due time -> member ids (views of MemberState::profile.id; members are never
+  // erased). Scheduling appends (most members share a due time: a tree insert per member
+  // cost a walk of string compares); the writer sorts a due time's ids before running them,
+  // so they run in (time, id) order as before.
+  std::map<std::int64_t, std::vector<std::string_view>> tier_due;
 
   Dirty dirty;
 };
