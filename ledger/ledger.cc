@@ -560,11 +560,15 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
   if (!batch_) batch_.emplace(store_->new_batch());
   batch_->clear();
   batch_entries_.clear();
+  batch_first_seq_ = state_.last_seq + 1;
+  batch_entry_count_ = 0;
   batch_idempotency_.clear();
   rules_changed_ = false;
   std::vector<CommandOutcome> outcomes;
   outcomes.reserve(batch.size());
+  batch_outcomes_ = &outcomes;
   for (auto& p : batch) outcomes.push_back(apply_command(p));
+  batch_outcomes_ = nullptr;
   build_batch();
   std::vector<Completion> done;
   done.reserve(batch.size());
@@ -711,16 +715,24 @@ const Entry& LedgerImpl::emit(Entry e) {
   e.seq = state_.last_seq + 1;
   e.recorded_at = now_;
   e.ruleset = rules_->version();
-  std::string encoding = internal::encode_entry(e);
-  e.hash = internal::chain_hash(state_.chain_head, encoding);
-  batch_->put(Family::journal, internal::be64_key(e.seq), internal::journal_value(e, encoding));
-  batch_->put(Family::member_entries, internal::member_seq_key(e.member, e.seq), "");
+  // The journal value is the encoding followed by its hash (internal::journal_value), built
+  // in place; the history key in a buffer reused across entries.
+  std::string value = internal::encode_entry(e);
+  e.hash = internal::chain_hash(state_.chain_head, value);
+  value.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
+  batch_->put(Family::journal, internal::be64_key(e.seq), value);
+  key_buffer_.assign(e.member);
+  key_buffer_.push_back('\0');
+  key_buffer_.append(internal::be64_key(e.seq));
+  batch_->put(Family::member_entries, key_buffer_, "");
   state_.apply(e, rules_.get());
   state_.last_seq = e.seq;
   state_.chain_head = e.hash;
-  if (collect_) collect_->push_back(e);
-  batch_entries_.push_back(std::move(e));
-  return batch_entries_.back();
+  ++batch_entry_count_;
+  // Kept once: in the command's outcome, or (timers run before a command) in batch_entries_.
+  std::vector<Entry>& keep = collect_ ? *collect_ : batch_entries_;
+  keep.push_back(std::move(e));
+  return keep.back();
 }
 
 std::optional<Timestamp> LedgerImpl::lot_expiry(Timestamp vests_at) const {
@@ -838,8 +850,23 @@ void LedgerImpl::run_timers() {
 }
 
 Result<Entry> LedgerImpl::find_entry(Seq seq) const {
-  if (!batch_entries_.empty() && seq >= batch_entries_.front().seq) {
-    return batch_entries_[seq - batch_entries_.front().seq];
+  if (batch_entry_count_ > 0 && seq >= batch_first_seq_) {  // written by this batch
+    auto in = [seq](const std::vector<Entry>& entries) -> const Entry* {
+      for (const Entry& e : entries) {
+        if (e.seq == seq) return &e;
+      }
+      return nullptr;
+    };
+    if (const Entry* e = in(batch_entries_)) return *e;
+    if (collect_) {
+      if (const Entry* e = in(*collect_)) return *e;
+    }
+    if (batch_outcomes_) {
+      for (const CommandOutcome& o : *batch_outcomes_) {
+        if (const Entry* e = in(o.entries)) return *e;
+      }
+    }
+    ENCORE_ASSERT(false && "an entry of this batch is kept in memory");
   }
   ENCORE_ASSIGN_OR_RETURN(auto value, store_->get(Family::journal, internal::be64_key(seq)));
   if (!value) return make_error(ErrorCode::not_found, "no entry " + std::to_string(seq));
@@ -912,7 +939,7 @@ LedgerImpl::Published LedgerImpl::prepare_publish() {
   }
   v.last_seq = s.last_seq;
   v.chain_head = s.chain_head;
-  v.entries = batch_entries_.size();
+  v.entries = batch_entry_count_;
   s.dirty.clear();
   return v;
 }

@@ -246,7 +246,10 @@ rules::Attributes decode_attributes(Decoder& d) {
 
 std::string encode_entry(const Entry& entry) {
   Encoder e;
-  e.out().reserve(96 + entry.member.size() + entry.order_id.size() + entry.reason.size());
+  // Room for every field and the 32-byte hash the journal value appends.
+  e.out().reserve(160 + entry.member.size() + entry.channel.size() + entry.store.size() +
+                  entry.order_id.size() + entry.offer.size() + entry.hold.size() +
+                  entry.reason.size() + entry.tier.size());
   e.u8(entry_format_version);
   e.varint(entry.seq);
   e.u8(static_cast<std::uint8_t>(entry.kind));

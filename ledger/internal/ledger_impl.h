@@ -119,8 +119,14 @@ class LedgerImpl {
   std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
   std::unordered_map<std::string, StoredResponse> batch_idempotency_;
   std::optional<internal::Store::Batch> batch_;
+  // This batch's entries: each command's in its outcome (collect_ while it runs,
+  // batch_outcomes_ after), timers' that ran before a command in batch_entries_.
   std::vector<Entry> batch_entries_;
   std::vector<Entry>* collect_ = nullptr;
+  std::vector<CommandOutcome>* batch_outcomes_ = nullptr;
+  Seq batch_first_seq_ = 0;
+  std::size_t batch_entry_count_ = 0;
+  std::string key_buffer_;
   Timestamp now_;
   std::uint64_t events_recorded_ = 0;  // the last key of the events family (at open: read)
 
