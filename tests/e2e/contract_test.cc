@@ -253,9 +253,9 @@ TEST_CASE("contract: member ids are 1-64 characters of [A-Za-z0-9._:@-]") {
   CHECK(c.get("/v1/members/" + id, read_key).status == 200);
 }
 
-// Server bug pending (may_fail): path segments are not percent-decoded, so a client that
-// encodes ':' and '@' (encodeURIComponent, urllib.parse.quote) gets member_not_found.
-TEST_CASE("contract: a member id in a path may be percent-encoded" * doctest::may_fail()) {
+// Regression: path segments were not percent-decoded, so a client that encodes ':' and '@'
+// (encodeURIComponent, urllib.parse.quote) got member_not_found.
+TEST_CASE("contract: a member id in a path may be percent-encoded") {
   Server s;
   Client c = s.client();
   enroll_member(c, "a:b@c");
