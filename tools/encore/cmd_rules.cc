@@ -15,6 +15,7 @@
 #include "rules/limits.h"
 #include "rules/rules.h"
 #include "tools/encore/commands.h"
+#include "tools/encore/json_text.h"
 
 namespace encore::cli {
 namespace {
@@ -181,25 +182,6 @@ void print_explain_text(const RuleSet& set, const rules::MemberView& member,
     }
   }
   std::printf("total    %lld points\n", static_cast<long long>(eval.points));
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 void print_explain_json(const RuleSet& set, const rules::Evaluation& eval) {

@@ -20,6 +20,7 @@
 #include "ledger/history.h"
 #include "rules/rules.h"
 #include "tools/encore/commands.h"
+#include "tools/encore/json_text.h"
 
 namespace encore::cli {
 namespace {
@@ -153,25 +154,6 @@ Result<Timestamp> parse_bound(const std::string& text, const rules::RuleSet& set
   } catch (const std::exception& e) {
     return make_error(ErrorCode::invalid_request, std::string("time zone: ") + e.what());
   }
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 std::string side_json(const Side& s, const MoneyFormat& money) {
