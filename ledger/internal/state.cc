@@ -36,12 +36,14 @@ std::int64_t utc_day(Timestamp t) {
 }
 
 MemberState* State::find_member(std::string_view id) {
+  // A command looks its member up, then each of its entries does again: remember the last.
+  if (last_found_ != nullptr && last_found_->profile.id == id) return last_found_;
   auto it = member_index.find(id);
-  if (it != member_index.end()) return it->second;
+  if (it != member_index.end()) return last_found_ = it->second;
   auto m = members.find(id);
   if (m == members.end()) return nullptr;
   member_index.emplace(m->first, &m->second);  // loaded at open, not yet indexed
-  return &m->second;
+  return last_found_ = &m->second;
 }
 
 std::int64_t offer_uses_retention_days(const rules::RuleSet* rules) {

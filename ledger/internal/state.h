@@ -91,6 +91,11 @@ struct Dirty {
 
 class State {
  public:
+  // Not copyable: member_index and find_member's memory point into this object's members.
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
   // Folds one entry in. REQUIRES: the entry is valid for this state (the writer checked
   // it; replay reads what the writer wrote). `rules` gives the calendar (may be null: UTC).
   void apply(const Entry& entry, const rules::RuleSet* rules);
@@ -135,6 +140,9 @@ class State {
   std::map<std::int64_t, std::vector<std::string_view>> tier_due;
 
   Dirty dirty;
+
+ private:
+  MemberState* last_found_ = nullptr;  // find_member's last answer (members are never erased)
 };
 
 // The member's balance at `now` (expiring: the next 90 days in the program timezone).
