@@ -22,8 +22,18 @@ namespace encore::ledger {
 
 // What readers see: the state as of the last durable batch. Members are immutable
 // snapshots shared with readers; the writer replaces them after each batch.
+// Hashes std::string and std::string_view alike (lookups by view without a copy).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct ReadView {
-  std::map<std::string, std::shared_ptr<const internal::MemberState>, std::less<>> members;
+  // By id; looked up, replaced after each batch, and only summed over (liability), never
+  // iterated where order matters.
+  std::unordered_map<std::string, std::shared_ptr<const internal::MemberState>, StringHash,
+                     std::equal_to<>>
+      members;
   std::map<std::string, Hold, std::less<>> holds;
   std::map<std::string, std::int64_t, std::less<>> budget_used;
   std::map<std::int64_t, internal::DayCounters> days;
