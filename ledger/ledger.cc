@@ -562,7 +562,8 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
   batch_entries_.clear();
   batch_first_seq_ = state_.last_seq + 1;
   batch_entry_count_ = 0;
-  batch_idempotency_.clear();
+  ++batch_number_;
+  batch_responses_.clear();
   rules_changed_ = false;
   std::vector<CommandOutcome> outcomes;
   outcomes.reserve(batch.size());
@@ -652,7 +653,6 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
   if (p.idempotency) {
     idem_key = idempotency_key(*p.idempotency);
     const Fingerprint& fp = p.idempotency->fingerprint;
-    auto in_batch = batch_idempotency_.find(idem_key);
     auto known = idempotency_.find(idem_key);
     if (known != idempotency_.end()) {
       if (known->second.fingerprint != fp) {
@@ -660,8 +660,8 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
                                 "this Idempotency-Key was used for a different request");
         return out;
       }
-      if (in_batch != batch_idempotency_.end()) {
-        out.replayed = in_batch->second;
+      if (known->second.batch == batch_number_) {  // stored by this batch: not yet written
+        out.replayed = batch_responses_[known->second.slot];
         return out;
       }
       auto stored = store_->get(Family::idempotency, idem_key);
@@ -695,9 +695,10 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
       if (p.idempotency->render) r = p.idempotency->render(out);
       batch_->put(Family::idempotency, idem_key,
                   encode_idempotency(p.idempotency->fingerprint, now_.micros, r));
-      idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros};
+      idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros,
+                                                batch_number_, batch_responses_.size()};
       idempotency_order_.emplace_back(now_.micros, idem_key);
-      batch_idempotency_[idem_key] = std::move(r);
+      batch_responses_.push_back(std::move(r));
     }
   }
   return out;

@@ -24,7 +24,7 @@ void encode_ruleset(Encoder& e, std::string_view version) {
     return;
   }
   if (version.size() == kSha256Prefix.size() + 64 && version.starts_with(kSha256Prefix)) {
-    std::string raw(32, '\0');
+    char raw[32];  // on the stack: this runs for every entry
     bool good = true;
     for (std::size_t i = 0; i < 32 && good; ++i) {
       int hi = hex_digit(version[kSha256Prefix.size() + 2 * i]);
@@ -34,7 +34,7 @@ void encode_ruleset(Encoder& e, std::string_view version) {
     }
     if (good) {
       e.u8(1);
-      e.raw(raw);
+      e.raw(std::string_view(raw, sizeof raw));
       return;
     }
   }

@@ -71,6 +71,10 @@ class LedgerImpl {
   struct IdempotencyIndex {
     Fingerprint fingerprint{};
     std::int64_t created_micros = 0;
+    // Stored by batch number `batch` (0: before this run) as batch_responses_[slot]: a
+    // retry in the same batch replays from there (the record is not written yet).
+    std::uint64_t batch = 0;
+    std::size_t slot = 0;
   };
 
   Status open(std::shared_ptr<const rules::RuleSet> rule_set);
@@ -127,7 +131,8 @@ class LedgerImpl {
   // Looked up by key only, never iterated (purged in idempotency_order_'s order).
   std::unordered_map<std::string, IdempotencyIndex> idempotency_;
   std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
-  std::unordered_map<std::string, StoredResponse> batch_idempotency_;
+  std::uint64_t batch_number_ = 0;               // batches processed by this writer
+  std::vector<StoredResponse> batch_responses_;  // idempotent responses stored by this batch
   std::optional<internal::Store::Batch> batch_;
   // This batch's entries: each command's in its outcome (collect_ while it runs,
   // batch_outcomes_ after), timers' that ran before a command in batch_entries_.
