@@ -33,19 +33,7 @@ Result<std::vector<rules::RuleFile>> stored_rule_set(const std::filesystem::path
   ENCORE_ASSIGN_OR_RETURN(auto store, open_read_only(data_dir));
   ENCORE_ASSIGN_OR_RETURN(auto value, store->get(internal::Family::rulesets, version));
   if (!value) return make_error(ErrorCode::not_found, "rule set " + version + " is not stored");
-  // The rulesets family's record (ledger.cc writes it): version 1, count, (name, content)s.
-  internal::Decoder d(*value);
-  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt rule set record");
-  std::vector<rules::RuleFile> files;
-  std::uint64_t n = d.varint();
-  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
-    rules::RuleFile f;
-    f.name = d.str();
-    f.content = d.str();
-    files.push_back(std::move(f));
-  }
-  if (!d.done()) return make_error(ErrorCode::internal, "corrupt rule set record");
-  return files;
+  return internal::decode_rule_files(*value);
 }
 
 Status for_each_event(const std::filesystem::path& data_dir, Timestamp from, Timestamp to,

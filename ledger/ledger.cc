@@ -120,32 +120,6 @@ class StateUsage final : public rules::UsageSource {
   const MemberState* member_;
 };
 
-std::string encode_rule_files(const std::vector<rules::RuleFile>& files) {
-  internal::Encoder e;
-  e.u8(1);
-  e.varint(files.size());
-  for (const auto& f : files) {
-    e.str(f.name);
-    e.str(f.content);
-  }
-  return e.take();
-}
-
-Result<std::vector<rules::RuleFile>> decode_rule_files(std::string_view value) {
-  internal::Decoder d(value);
-  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt rule set record");
-  std::vector<rules::RuleFile> files;
-  std::uint64_t n = d.varint();
-  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
-    rules::RuleFile f;
-    f.name = d.str();
-    f.content = d.str();
-    files.push_back(std::move(f));
-  }
-  if (!d.done()) return make_error(ErrorCode::internal, "corrupt rule set record");
-  return files;
-}
-
 std::string encode_time(Timestamp t) {
   internal::Encoder e;
   e.svarint(t.micros);
@@ -273,7 +247,7 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     if (!ruleset) return invalid("the data dir has no rule set and none was given");
     ENCORE_ASSIGN_OR_RETURN(auto stored, store_->get(Family::rulesets, *ruleset));
     if (!stored) return make_error(ErrorCode::internal, "rule set " + *ruleset + " missing");
-    ENCORE_ASSIGN_OR_RETURN(auto files, decode_rule_files(*stored));
+    ENCORE_ASSIGN_OR_RETURN(auto files, internal::decode_rule_files(*stored));
     auto loaded = rules::load_files(std::move(files));
     if (!loaded.rule_set) {
       return make_error(ErrorCode::rules_invalid, "the stored rule set " + *ruleset +
@@ -401,7 +375,7 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   if (!ruleset || *ruleset != rules_->version() || !known_rulesets_.contains(rules_->version())) {
     auto batch = store_->new_batch();
     if (!known_rulesets_.contains(rules_->version())) {
-      batch.put(Family::rulesets, rules_->version(), encode_rule_files(rules_->files()));
+      batch.put(Family::rulesets, rules_->version(), internal::encode_rule_files(rules_->files()));
       known_rulesets_.insert(rules_->version());
     }
     rules_loaded_at_ = now_;
@@ -1308,7 +1282,7 @@ Status LedgerImpl::on(SetRules& c, CommandOutcome&) {
   rules_loaded_at_ = now_;
   rules_changed_ = true;
   if (!known_rulesets_.contains(rules_->version())) {
-    batch_->put(Family::rulesets, rules_->version(), encode_rule_files(rules_->files()));
+    batch_->put(Family::rulesets, rules_->version(), internal::encode_rule_files(rules_->files()));
     known_rulesets_.insert(rules_->version());
   }
   batch_->put(Family::meta, kMetaRuleset, rules_->version());

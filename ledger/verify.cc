@@ -36,22 +36,6 @@ std::string time_text(Timestamp t) {
   return t == internal::never ? std::string("never") : format_rfc3339(t);
 }
 
-// The rule files of a stored rule set (the rulesets family; ledger.cc writes them).
-Result<std::vector<rules::RuleFile>> decode_rule_files(std::string_view value) {
-  internal::Decoder d(value);
-  if (d.u8() != 1) return difference("corrupt rule set record");
-  std::vector<rules::RuleFile> files;
-  std::uint64_t n = d.varint();
-  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
-    rules::RuleFile f;
-    f.name = d.str();
-    f.content = d.str();
-    files.push_back(std::move(f));
-  }
-  if (!d.done()) return difference("corrupt rule set record");
-  return files;
-}
-
 // Rule sets by version, loaded from the store once each (entries name the one in force).
 class RuleSets {
  public:
@@ -62,7 +46,7 @@ class RuleSets {
     if (it != loaded_.end()) return it->second.get();
     ENCORE_ASSIGN_OR_RETURN(auto stored, store_.get(Family::rulesets, version));
     if (!stored) return difference("rule set " + version + " is not stored");
-    ENCORE_ASSIGN_OR_RETURN(auto files, decode_rule_files(*stored));
+    ENCORE_ASSIGN_OR_RETURN(auto files, internal::decode_rule_files(*stored));
     auto result = rules::load_files(std::move(files));
     if (!result.rule_set) return difference("stored rule set " + version + " does not load");
     if (result.rule_set->version() != version) {

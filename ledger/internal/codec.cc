@@ -318,4 +318,30 @@ Result<Entry> decode_journal_value(std::string_view value) {
   return entry;
 }
 
+std::string encode_rule_files(const std::vector<rules::RuleFile>& files) {
+  Encoder e;
+  e.u8(1);
+  e.varint(files.size());
+  for (const auto& f : files) {
+    e.str(f.name);
+    e.str(f.content);
+  }
+  return e.take();
+}
+
+Result<std::vector<rules::RuleFile>> decode_rule_files(std::string_view value) {
+  Decoder d(value);
+  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt rule set record");
+  std::vector<rules::RuleFile> files;
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    rules::RuleFile f;
+    f.name = d.str();
+    f.content = d.str();
+    files.push_back(std::move(f));
+  }
+  if (!d.done()) return make_error(ErrorCode::internal, "corrupt rule set record");
+  return files;
+}
+
 }  // namespace encore::ledger::internal

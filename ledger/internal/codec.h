@@ -73,4 +73,9 @@ Result<Entry> decode_journal_value(std::string_view value);
 void encode_attributes(Encoder& e, const rules::Attributes& attributes);
 rules::Attributes decode_attributes(Decoder& d);
 
+// The rulesets family's record: version 1, the file count, then (name, content) per file.
+std::string encode_rule_files(const std::vector<rules::RuleFile>& files);
+// internal ("corrupt rule set record") when the value is not one.
+Result<std::vector<rules::RuleFile>> decode_rule_files(std::string_view value);
+
 }  // namespace encore::ledger::internal
