@@ -22,7 +22,7 @@ encored=${ENCORED:-$root/build/tools/encored}
 command -v wrk >/dev/null || apt-get install -y -q wrk
 
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/rules"
 cp "$shared/bench/peers/rules/encore/offers.json" "$work/rules/"
 printf 'pos:bench-pos-key\nadmin:bench-admin-key\nread:bench-read-key\n' >"$work/keys"
