@@ -188,6 +188,22 @@ Result<std::optional<std::string>> Store::get(Family family, std::string_view ke
   return std::optional<std::string>(std::move(value));
 }
 
+namespace {
+// Visits keys from `start` forward with the given read options until fn returns false.
+Status scan_forward(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, const char* name,
+                    const rocksdb::ReadOptions& options, std::string_view start,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(options, family));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) return storage_error(std::string("scan ") + name, it->status());
+  return Status::ok();
+}
+}  // namespace
+
 Status Store::scan(Family family, std::string_view start, std::string_view end,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
   if (handle(family) == nullptr) return Status::ok();  // absent family: empty
@@ -195,16 +211,7 @@ Status Store::scan(Family family, std::string_view start, std::string_view end,
   options.total_order_seek = true;  // families with a prefix extractor scan all keys too
   rocksdb::Slice upper(end.data(), end.size());
   if (!end.empty()) options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handle(family)));
-  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
-    auto k = it->key();
-    auto v = it->value();
-    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
-  }
-  if (!it->status().ok()) {
-    return storage_error(std::string("scan ") + kFamilyNames[int(family)], it->status());
-  }
-  return Status::ok();
+  return scan_forward(db_.get(), handle(family), kFamilyNames[int(family)], options, start, fn);
 }
 
 Status Store::scan_prefix(
@@ -215,16 +222,7 @@ Status Store::scan_prefix(
   options.prefix_same_as_start = true;  // a hash memtable serves one prefix, unsorted work none
   rocksdb::Slice upper(end.data(), end.size());
   options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handle(family)));
-  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
-    auto k = it->key();
-    auto v = it->value();
-    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
-  }
-  if (!it->status().ok()) {
-    return storage_error(std::string("scan ") + kFamilyNames[int(family)], it->status());
-  }
-  return Status::ok();
+  return scan_forward(db_.get(), handle(family), kFamilyNames[int(family)], options, start, fn);
 }
 
 Status Store::scan_reverse(
