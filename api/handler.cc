@@ -223,6 +223,7 @@ void add_ledger_metrics(Context& context) {
                      "encore_ledger_batches_by_size_total{{min=\"{}\"}} {}\n",
                      std::uint64_t{1} << k, s.batch_size_log2[k]);
     }
+    internal::render_fsync_seconds(out, s);
   });
 }
 

@@ -549,8 +549,10 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
   done.reserve(batch.size());
   for (auto& p : batch) done.push_back(std::exchange(p.done, nullptr));
   const bool pipelined = options_.sync_mode == SyncMode::pipelined;
+  const auto write_start = std::chrono::steady_clock::now();
   Status written = store_->write(*batch_, pipelined ? internal::Durability::buffered
                                                     : internal::Durability::sync);
+  if (!pipelined && written) record_fsync(std::chrono::steady_clock::now() - write_start);
   if (!written) {
     failed_.store(true);
     fail_all(done, written.error().detail);
@@ -583,7 +585,9 @@ void LedgerImpl::syncer_loop() {
     }
     sync_cv_.notify_all();  // room for the writer
     if (!broken) {
+      const auto sync_start = std::chrono::steady_clock::now();
       Status synced = store_->sync_wal();
+      if (synced) record_fsync(std::chrono::steady_clock::now() - sync_start);
       if (!synced) {
         broken = true;
         broken_detail = synced.error().detail;
@@ -599,6 +603,18 @@ void LedgerImpl::syncer_loop() {
       complete(item.done, item.outcomes);
     }
   }
+}
+
+void LedgerImpl::record_fsync(std::chrono::steady_clock::duration took) {
+  const std::int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, micros));
+  const auto& bounds = LedgerStats::fsync_bounds_us;
+  std::size_t i = 0;
+  while (i < bounds.size() && us > bounds[i]) ++i;
+  std::lock_guard lock(stats_mu_);
+  ++stats_.fsync_buckets[i];
+  ++stats_.fsync_count;
+  stats_.fsync_sum_us += us;
 }
 
 void LedgerImpl::complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes) {

@@ -307,6 +307,15 @@ struct LedgerStats {
   Seq last_seq = 0;
   // batches by size: [0] = 1, [1] = 2-3, [2] = 4-7, ... [k] = 2^k .. 2^(k+1)-1
   std::array<std::uint64_t, 16> batch_size_log2{};
+  // WAL syncs (pipelined: each SyncWAL of the syncer; per_batch: each Write(sync = true) of a
+  // batch), timed with steady_clock for metrics only. fsync_buckets[i] counts the syncs that
+  // took <= fsync_bounds_us[i] microseconds and more than the bound before it (not
+  // cumulative); the last bucket is the rest (+Inf). fsync_count and fsync_sum_us cover all.
+  static constexpr std::array<std::uint64_t, 10> fsync_bounds_us = {
+      100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000};
+  std::array<std::uint64_t, fsync_bounds_us.size() + 1> fsync_buckets{};
+  std::uint64_t fsync_count = 0;
+  std::uint64_t fsync_sum_us = 0;
 };
 
 struct VerifyReport {

@@ -12,10 +12,6 @@ constexpr std::array<int, Metrics::status_slots - 1> known_statuses = {
 
 constexpr std::array<std::uint64_t, Metrics::latency_buckets> latency_bounds_us = {
     100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 1'000'000};
-constexpr std::array<std::uint64_t, Metrics::batch_buckets> batch_bounds = {
-    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-constexpr std::array<std::uint64_t, Metrics::fsync_buckets> fsync_bounds_us = {
-    50, 100, 200, 500, 1'000, 2'000, 5'000, 10'000, 50'000, 100'000, 500'000, 1'000'000};
 
 std::size_t status_slot(int status) {
   for (std::size_t i = 0; i < known_statuses.size(); ++i) {
@@ -42,18 +38,18 @@ std::string label(std::string_view v) {
 template <std::size_t N>
 void render_histogram(std::string& out, std::string_view name, std::string_view labels,
                       const Histogram<N>& h, const std::array<std::uint64_t, N>& bounds,
-                      double scale) {
+                      double divisor) {  // divided, not scaled: 100 / 1e6 prints 0.0001
   std::uint64_t cumulative = 0;
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i <= N; ++i) {
     cumulative += h.buckets[i].load(std::memory_order_relaxed);
-    std::string le = i < N ? fmt::format("{}", static_cast<double>(bounds[i]) * scale) : "+Inf";
+    std::string le = i < N ? fmt::format("{}", static_cast<double>(bounds[i]) / divisor) : "+Inf";
     fmt::format_to(std::back_inserter(out), "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep,
                    le, cumulative);
   }
   const std::string braces = labels.empty() ? "" : fmt::format("{{{}}}", labels);
   fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n", name, braces,
-                 static_cast<double>(h.sum.load(std::memory_order_relaxed)) * scale);
+                 static_cast<double>(h.sum.load(std::memory_order_relaxed)) / divisor);
   fmt::format_to(std::back_inserter(out), "{}_count{} {}\n", name, braces,
                  h.count.load(std::memory_order_relaxed));
 }
@@ -64,12 +60,6 @@ void Metrics::observe_request(int route_index, int status, std::uint64_t micros)
   const std::size_t r = route_index < 0 ? route_count : static_cast<std::size_t>(route_index);
   routes_[r].by_status[status_slot(status)].fetch_add(1, std::memory_order_relaxed);
   routes_[r].latency.observe(latency_bounds_us, micros);
-}
-
-void Metrics::observe_batch(std::uint64_t commands) { batch_.observe(batch_bounds, commands); }
-
-void Metrics::observe_fsync_micros(std::uint64_t micros) {
-  fsync_.observe(fsync_bounds_us, micros);
 }
 
 void Metrics::set_rule_set_version(std::string version) {
@@ -108,22 +98,12 @@ std::string Metrics::render() const {
     if (routes_[r].latency.count.load(std::memory_order_relaxed) == 0) continue;
     render_histogram(out, "encore_http_request_duration_seconds",
                      fmt::format("route=\"{}\"", label(route_label(r))), routes_[r].latency,
-                     latency_bounds_us, 1e-6);
+                     latency_bounds_us, 1e6);
   }
   out += "# HELP encore_http_open_connections Open HTTP connections.\n";
   out += "# TYPE encore_http_open_connections gauge\n";
   fmt::format_to(std::back_inserter(out), "encore_http_open_connections {}\n",
                  open_connections());
-  out += "# HELP encore_writer_queue_depth Commands waiting for the ledger's writer.\n";
-  out += "# TYPE encore_writer_queue_depth gauge\n";
-  fmt::format_to(std::back_inserter(out), "encore_writer_queue_depth {}\n",
-                 writer_queue_depth_.load(std::memory_order_relaxed));
-  out += "# HELP encore_writer_batch_commands Commands per group-commit batch.\n";
-  out += "# TYPE encore_writer_batch_commands histogram\n";
-  render_histogram(out, "encore_writer_batch_commands", "", batch_, batch_bounds, 1.0);
-  out += "# HELP encore_writer_fsync_seconds Time of one durable write (fsync) of a batch.\n";
-  out += "# TYPE encore_writer_fsync_seconds histogram\n";
-  render_histogram(out, "encore_writer_fsync_seconds", "", fsync_, fsync_bounds_us, 1e-6);
   std::lock_guard lock(mu_);
   out += "# HELP encore_rule_set_info The rule set in force (its version as a label).\n";
   out += "# TYPE encore_rule_set_info gauge\n";
@@ -131,6 +111,25 @@ std::string Metrics::render() const {
                  label(rule_set_version_));
   for (const auto& c : collectors_) c(out);
   return out;
+}
+
+void render_fsync_seconds(std::string& out, const ledger::LedgerStats& stats) {
+  constexpr std::string_view name = "encore_fsync_seconds";
+  const auto& bounds = ledger::LedgerStats::fsync_bounds_us;
+  fmt::format_to(std::back_inserter(out),
+                 "# HELP {} Time of one WAL sync (fsync) of the ledger's writes.\n"
+                 "# TYPE {} histogram\n",
+                 name, name);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < stats.fsync_buckets.size(); ++i) {
+    cumulative += stats.fsync_buckets[i];
+    const std::string le =
+        i < bounds.size() ? fmt::format("{}", static_cast<double>(bounds[i]) / 1e6) : "+Inf";
+    fmt::format_to(std::back_inserter(out), "{}_bucket{{le=\"{}\"}} {}\n", name, le, cumulative);
+  }
+  fmt::format_to(std::back_inserter(out), "{}_sum {}\n", name,
+                 static_cast<double>(stats.fsync_sum_us) / 1e6);
+  fmt::format_to(std::back_inserter(out), "{}_count {}\n", name, stats.fsync_count);
 }
 
 }  // namespace encore::api::internal

@@ -1,6 +1,6 @@
 // Server metrics (api/internal) in Prometheus text format: requests by route and status,
-// latency histograms, open connections, and hooks the ledger feeds (writer queue depth,
-// group-commit batch sizes, fsync latency, rule-set version). Lock-free on the hot path.
+// latency histograms, open connections, the rule-set version, and the ledger's WAL fsync
+// latency histogram (rendered from LedgerStats at scrape). Lock-free on the hot path.
 #pragma once
 
 #include <array>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/internal/router.h"
+#include "ledger/ledger.h"
 
 namespace encore::api::internal {
 
@@ -35,8 +36,6 @@ class Metrics {
   static constexpr std::size_t status_slots = 14;  // 13 known statuses + other
   static constexpr std::size_t route_slots = route_count + 1;  // + unmatched
   static constexpr std::size_t latency_buckets = 12;
-  static constexpr std::size_t batch_buckets = 11;
-  static constexpr std::size_t fsync_buckets = 12;
 
   // route_index: RouteId or -1.
   void observe_request(int route_index, int status, std::uint64_t micros);
@@ -46,12 +45,6 @@ class Metrics {
     return open_connections_.load(std::memory_order_relaxed);
   }
 
-  // Hooks for the ledger (thread-safe).
-  void set_writer_queue_depth(std::int64_t depth) {
-    writer_queue_depth_.store(depth, std::memory_order_relaxed);
-  }
-  void observe_batch(std::uint64_t commands);
-  void observe_fsync_micros(std::uint64_t micros);
   void set_rule_set_version(std::string version);
   // Runs at each scrape; appends more Prometheus text (e.g. gauges read from the ledger).
   void add_collector(std::function<void(std::string&)> collector);
@@ -65,12 +58,13 @@ class Metrics {
   };
   std::array<RouteStats, route_slots> routes_{};
   std::atomic<std::int64_t> open_connections_{0};
-  std::atomic<std::int64_t> writer_queue_depth_{0};
-  Histogram<batch_buckets> batch_;
-  Histogram<fsync_buckets> fsync_;
   mutable std::mutex mu_;  // guards the two below (rare writes, read at scrape)
   std::string rule_set_version_;
   std::vector<std::function<void(std::string&)>> collectors_;
 };
+
+// Appends the histogram encore_fsync_seconds (# HELP, # TYPE, cumulative _bucket lines ending
+// with le="+Inf", _sum, _count) from the ledger's WAL sync timings.
+void render_fsync_seconds(std::string& out, const ledger::LedgerStats& stats);
 
 }  // namespace encore::api::internal

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -101,6 +102,8 @@ class LedgerImpl {
   static void complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes);
   static void fail_all(std::vector<Completion>& done, const std::string& detail);
   void syncer_loop();
+  // Adds one WAL sync's duration to stats_ (metrics only; never read by apply).
+  void record_fsync(std::chrono::steady_clock::duration took);
 
   Status on(EnrollMember& c, CommandOutcome& out);
   Status on(PatchMember& c, CommandOutcome& out);

@@ -234,6 +234,26 @@ TEST_CASE("metrics are served in Prometheus text to read and admin only") {
   CHECK(f.call(Method::get, "/metrics", "mkt-key").status == 403);
 }
 
+TEST_CASE("the fsync histogram is cumulative in seconds and ends with +Inf equal to count") {
+  encore::ledger::LedgerStats s;
+  s.fsync_buckets[0] = 2;   // <= 100 us
+  s.fsync_buckets[3] = 1;   // 500 us .. 1 ms
+  s.fsync_buckets[10] = 1;  // over 100 ms
+  s.fsync_count = 4;
+  s.fsync_sum_us = 250'000;
+  std::string out;
+  internal::render_fsync_seconds(out, s);
+  CHECK(out.find("# HELP encore_fsync_seconds ") != std::string::npos);
+  CHECK(out.find("# TYPE encore_fsync_seconds histogram\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_bucket{le=\"0.0001\"} 2\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_bucket{le=\"0.0005\"} 2\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_bucket{le=\"0.001\"} 3\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_bucket{le=\"0.1\"} 3\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_bucket{le=\"+Inf\"} 4\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_sum 0.25\n") != std::string::npos);
+  CHECK(out.find("encore_fsync_seconds_count 4\n") != std::string::npos);
+}
+
 TEST_CASE("the admin clock exists only with a manual clock") {
   Fixture f;
   auto r = f.call(Method::post, "/v1/admin/clock", "admin-key", R"({"advance_seconds":1})",

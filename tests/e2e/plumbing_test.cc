@@ -206,6 +206,50 @@ TEST_CASE("metrics are Prometheus text with requests by route and status") {
   CHECK(m.body.find("encore_ledger_batches_total ") != std::string::npos);
 }
 
+// The value of the first line that starts with `prefix` (then a space), or -1.
+static double metric_value(const std::string& body, const std::string& prefix) {
+  std::size_t at = 0;
+  while ((at = body.find(prefix + " ", at)) != std::string::npos) {
+    if (at == 0 || body[at - 1] == '\n') {
+      const auto end = body.find('\n', at);
+      return std::stod(body.substr(at + prefix.size() + 1, end - at - prefix.size() - 1));
+    }
+    at += prefix.size();
+  }
+  return -1;
+}
+
+TEST_CASE("metrics show the ledger's fsync latency as a cumulative histogram") {
+  Server s;
+  Client c = s.client();
+  REQUIRE(c.post("/v1/members", pos_key, R"({"id": "m-fsync"})", "k-fsync").status == 201);
+  auto m = c.get("/metrics", read_key);
+  REQUIRE(m.status == 200);
+  CHECK(m.body.find("# TYPE encore_fsync_seconds histogram") != std::string::npos);
+  CHECK(m.body.find("# HELP encore_fsync_seconds ") != std::string::npos);
+  const double count = metric_value(m.body, "encore_fsync_seconds_count");
+  CHECK(count > 0);
+  CHECK(metric_value(m.body, "encore_fsync_seconds_sum") >= 0);
+  // Buckets never decrease and the last is +Inf, equal to the count.
+  double previous = 0;
+  std::string last_le;
+  std::size_t at = 0;
+  int buckets = 0;
+  while ((at = m.body.find("encore_fsync_seconds_bucket{le=\"", at)) != std::string::npos) {
+    at += std::string_view("encore_fsync_seconds_bucket{le=\"").size();
+    const auto q = m.body.find('"', at);
+    last_le = m.body.substr(at, q - at);
+    const auto end = m.body.find('\n', q);
+    const double v = std::stod(m.body.substr(q + 3, end - q - 3));
+    CHECK(v >= previous);
+    previous = v;
+    ++buckets;
+  }
+  CHECK(buckets == 11);
+  CHECK(last_le == "+Inf");
+  CHECK(previous == count);
+}
+
 TEST_CASE("a separate metrics address serves /metrics without a key") {
   const unsigned short mport = free_port();
   ServerConfig cfg;
