@@ -1095,22 +1095,29 @@ Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
   return Status::ok();
 }
 
+// The member a redemption or hold spends from: enrolled, not frozen, with `points` available.
+Result<MemberState*> LedgerImpl::member_to_spend(const std::string& member, std::int64_t points,
+                                                 std::string_view verb) {
+  MemberState* m = state_.find_member(member);
+  if (m == nullptr) return member_not_found(member);
+  if (m->profile.status == MemberStatus::frozen) {
+    return make_error(ErrorCode::member_frozen, "member '" + member + "' is frozen");
+  }
+  if (points > m->available()) {
+    return make_error(ErrorCode::insufficient_points,
+                      std::string(verb) + " " + std::to_string(points) + " points needs that many "
+                      "available; the member has " + std::to_string(m->available()));
+  }
+  return m;
+}
+
 Status LedgerImpl::on(Redeem& c, CommandOutcome& out) {
   ENCORE_RETURN_IF_ERROR(check_positive_points(c.points));
   for (auto text : {c.order_id, c.reason, c.channel, c.store}) {
     ENCORE_RETURN_IF_ERROR(check_text("order_id, reason, channel and store", text));
   }
-  MemberState* found = state_.find_member(c.member);
-  if (found == nullptr) return member_not_found(c.member);
+  ENCORE_ASSIGN_OR_RETURN(MemberState * found, member_to_spend(c.member, c.points, "redeeming"));
   MemberState& m = *found;
-  if (m.profile.status == MemberStatus::frozen) {
-    return make_error(ErrorCode::member_frozen, "member '" + c.member + "' is frozen");
-  }
-  if (c.points > m.available()) {
-    return make_error(ErrorCode::insufficient_points,
-                      "redeeming " + std::to_string(c.points) + " points needs that many "
-                      "available; the member has " + std::to_string(m.available()));
-  }
   Entry e = make_entry(EntryKind::redemption, c.member);
   e.points = -c.points;
   e.order_id = c.order_id;
@@ -1129,17 +1136,8 @@ Status LedgerImpl::on(CreateHold& c, CommandOutcome& out) {
   if (ttl <= 0 || ttl > hold_ttl_seconds_max) {
     return invalid("ttl_seconds must be from 1 to " + std::to_string(hold_ttl_seconds_max));
   }
-  MemberState* found = state_.find_member(c.member);
-  if (found == nullptr) return member_not_found(c.member);
+  ENCORE_ASSIGN_OR_RETURN(MemberState * found, member_to_spend(c.member, c.points, "holding"));
   MemberState& m = *found;
-  if (m.profile.status == MemberStatus::frozen) {
-    return make_error(ErrorCode::member_frozen, "member '" + c.member + "' is frozen");
-  }
-  if (c.points > m.available()) {
-    return make_error(ErrorCode::insufficient_points,
-                      "holding " + std::to_string(c.points) + " points needs that many "
-                      "available; the member has " + std::to_string(m.available()));
-  }
   Entry e = make_entry(EntryKind::hold, c.member);
   e.amount = c.points;
   e.hold = "h-" + std::to_string(state_.last_seq + 1);

@@ -105,6 +105,10 @@ class LedgerImpl {
   // Adds one WAL sync's duration to stats_ (metrics only; never read by apply).
   void record_fsync(std::chrono::steady_clock::duration took);
 
+  // The member a redemption or hold spends from: member_not_found, member_frozen or
+  // insufficient_points ("<verb> N points needs that many available ...") otherwise.
+  Result<internal::MemberState*> member_to_spend(const std::string& member, std::int64_t points,
+                                                 std::string_view verb);
   Status on(EnrollMember& c, CommandOutcome& out);
   Status on(PatchMember& c, CommandOutcome& out);
   Status on(RecordEvent& c, CommandOutcome& out);
