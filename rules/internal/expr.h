@@ -36,9 +36,18 @@ struct ExprError {
 // A compiled, type-checked expression. Immutable after compile, shareable across threads.
 class CompiledExpr;
 
+// A text literal compared with `member.tier` (`member.tier == 'gold'`, `'gold' != member.tier`,
+// `member.tier in ['gold', 'vip']`). The compiler does not know the tiers, which may be
+// defined in another file: the loader checks these once every file is read.
+struct TierLiteral {
+  std::size_t offset;  // as ExprError::offset: where the literal's opening quote is
+  std::string text;    // the tier id it names (escapes resolved)
+};
+
 struct CompileOutput {
   std::shared_ptr<const CompiledExpr> expr;  // null when there are errors
   std::vector<ExprError> errors;             // every error found (no cascades), in text order
+  std::vector<TierLiteral> tier_literals;    // none after a syntax error
 };
 
 // Parses and type-checks `text`. Never throws on any input; errors are values.

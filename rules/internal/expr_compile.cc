@@ -484,6 +484,7 @@ class Compiler {
     std::stable_sort(errors_.begin(), errors_.end(),
                      [](const ExprError& a, const ExprError& b) { return a.offset < b.offset; });
     out.errors = std::move(errors_);
+    if (!fatal_) out.tier_literals = std::move(tier_literals_);
     if (out.errors.empty()) {
       ENCORE_ASSERT(x_->root != no_node);
       out.expr = std::move(x_);
@@ -705,6 +706,7 @@ class Compiler {
       }
       return span_error(l, r);
     }
+    note_tier_literals(l, r);
     return make(Op::in_list, Type::boolean, node(l).begin, node(r).end, l, r);
   }
 
@@ -742,9 +744,26 @@ class Compiler {
       error(node(d).begin, message);
       return span_error(l, r);
     }
+    note_tier_literals(l, r);
     std::uint32_t n = make(Op::compare, Type::boolean, node(l).begin, node(r).end, l, r);
     if (n != no_node) x_->nodes[n].cmp = cmp;
     return n;
+  }
+
+  // Keeps the text that one side compares with `member.tier` on the other, a literal or
+  // each text of a literal list, for the loader to check against the tiers.
+  void note_tier_literals(std::uint32_t l, std::uint32_t r) {
+    for (auto [tier, other] : {std::pair{l, r}, std::pair{r, l}}) {
+      if (node(tier).op != Op::member_tier) continue;
+      const Node& o = node(other);
+      if (o.op == Op::const_text) {
+        std::string_view text = x_->pool_text(TextRef{o.text_off, o.text_len});
+        tier_literals_.push_back(TierLiteral{o.begin, std::string(text)});
+      } else if (o.op == Op::const_list) {
+        const auto& texts = list_texts_[static_cast<std::size_t>(o.imm)];
+        tier_literals_.insert(tier_literals_.end(), texts.begin(), texts.end());
+      }
+    }
   }
 
   std::uint32_t parse_additive() {
@@ -963,6 +982,7 @@ class Compiler {
     Token open = take();
     ListConst list;
     std::vector<std::string> texts;
+    std::vector<TierLiteral> written;  // the texts as written, with their places
     while (peek().kind != Tok::rbracket) {
       const Token& t = peek();
       bool negative = false;
@@ -990,6 +1010,7 @@ class Compiler {
       }
       if (is_text) {
         texts.push_back(v.str);
+        written.push_back(TierLiteral{v.begin, v.str});
       } else {
         std::int64_t units = v.value;
         if (v.kind == Tok::integer) {
@@ -1015,6 +1036,7 @@ class Compiler {
     std::sort(list.numbers.begin(), list.numbers.end());
     Type t = list.type;
     x_->lists.push_back(std::move(list));
+    list_texts_.push_back(std::move(written));
     std::uint32_t n = make(Op::const_list, t, open.begin, close.end);
     if (n != no_node) x_->nodes[n].imm = static_cast<std::int64_t>(x_->lists.size() - 1);
     return n;
@@ -1385,6 +1407,8 @@ class Compiler {
   std::size_t pos_ = 0;
   std::vector<int> depth_;
   std::vector<ExprError> errors_;
+  std::vector<TierLiteral> tier_literals_;
+  std::vector<std::vector<TierLiteral>> list_texts_;  // per x_->lists entry, in source order
   bool fatal_ = false;
   int nesting_ = 0;
   int list_scope_ = 0;

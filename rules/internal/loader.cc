@@ -79,6 +79,13 @@ struct IdPlace {
   SourcePos pos;
 };
 
+// A tier id written in an expression, where it is in its file.
+struct TierIdPlace {
+  const RuleFile* file;
+  SourcePos pos;
+  std::string id;
+};
+
 class Loader {
  public:
   LoadResult run(std::vector<RuleFile> files) {
@@ -102,6 +109,7 @@ class Loader {
       if (full()) break;
       load_file(f);
     }
+    check_tier_ids();
     if (!program_seen_ && !full()) {
       error_at_set("no file defines the \"program\"; exactly one file must have "
                    "\"program\": {\"name\": ..., \"currency\": ..., \"base_earn\": ...}");
@@ -552,6 +560,40 @@ class Loader {
     impl_->tiers = std::move(tiers);
   }
 
+  // Tier ids compared with `member.tier` must be tiers, or the comparison never holds.
+  // Checked once every file is read: the tiers may come in a file after the offers. ''
+  // (a member below every threshold, or no tiers) is always allowed. When the "tiers"
+  // themselves have an error, it is the one reported.
+  void check_tier_ids() {
+    if (tiers_seen_ && (!impl_->tiers || impl_->tiers->levels.empty())) return;
+    Keys ids;
+    if (impl_->tiers) {
+      for (const auto& level : impl_->tiers->levels) ids.push_back(level.id);
+    }
+    const RuleFile* saved = file_;
+    for (const auto& used : tier_ids_used_) {
+      if (used.id.empty() || std::find(ids.begin(), ids.end(), used.id) != ids.end()) continue;
+      file_ = used.file;
+      error(used.pos, unknown_tier_message(used.id, ids));
+    }
+    file_ = saved;
+  }
+
+  static std::string unknown_tier_message(std::string_view id, const Keys& ids) {
+    std::string message = "unknown tier '" + std::string(id.substr(0, 70)) + "'";
+    if (ids.empty()) {
+      return message + "; the rules define no \"tiers\", so no member has a tier "
+                       "(`member.tier` is '')";
+    }
+    std::string guess = closest_word(id, ids);
+    if (!guess.empty()) return message + "; did you mean '" + guess + "'?";
+    message += "; the tiers are:";
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      message += (k ? ", '" : " '") + std::string(ids[k]) + "'";
+    }
+    return message;
+  }
+
   // ---- offers ----
 
   void load_offers(const JsonValue& v) {
@@ -594,6 +636,10 @@ class Loader {
       SourcePos at = v->kind == JsonKind::boolean ? v->pos
                                                   : value_char_pos(file_->content, *v, e.offset);
       error(at, e.message);
+    }
+    for (const auto& t : out.tier_literals) {
+      tier_ids_used_.push_back(
+          TierIdPlace{file_, value_char_pos(file_->content, *v, t.offset), t.text});
     }
     if (!out.errors.empty()) return nullptr;
     ENCORE_ASSERT(out.expr != nullptr);
@@ -690,6 +736,7 @@ class Loader {
   IdPlace program_place_;
   IdPlace tiers_place_;
   std::map<std::string, IdPlace, std::less<>> ids_;
+  std::vector<TierIdPlace> tier_ids_used_;
 };
 
 }  // namespace

@@ -321,7 +321,10 @@ TEST_CASE("the personalized list holds offers in window, within limits, eligible
     {"id": "all", "name": "A", "award": "1", "limit": {"per_member": 3}},
     {"id": "vip", "name": "V", "award": "1", "eligible": "member.tier == 'vip'"},
     {"id": "later", "name": "L", "award": "1", "starts_at": "2030-01-01T00:00:00Z"},
-    {"id": "spent", "name": "S", "award": "1", "budget": 10}])");
+    {"id": "spent", "name": "S", "award": "1", "budget": 10}])",
+                       R"({"program": {"name": "Test", "currency": "USD",
+    "base_earn": {"points": 1, "per": "1.00"}},
+    "tiers": {"levels": [{"id": "fan", "threshold": 0}, {"id": "vip", "threshold": 9000}]}})");
   FixedUsage usage;
   usage.uses = 1;
   usage.budget = 10;
