@@ -31,7 +31,9 @@ constexpr std::string_view kMetaClock = "clock";
 constexpr std::string_view kMetaRuleset = "ruleset";
 constexpr std::string_view kMetaRulesetLoadedAt = "ruleset_loaded_at";
 constexpr std::string_view kMetaSchema = "schema";
-constexpr std::string_view kSchemaVersion = "1";
+// 2: a member's lots and offer uses in its record, entries chained by prev (no lots,
+// member_entries or offer-use keys). A data dir of another schema is refused at open.
+constexpr std::string_view kSchemaVersion = "2";
 
 Error invalid(std::string detail) { return make_error(ErrorCode::invalid_request, detail); }
 
@@ -156,13 +158,6 @@ Status decode_idempotency(std::string_view value, Fingerprint* fp, std::int64_t*
 }
 
 std::string budget_key(std::string_view offer) { return "b" + std::string(offer); }
-std::string uses_key(std::string_view offer, std::string_view member) {
-  std::string k = "u";
-  k.append(offer);
-  k.push_back('\0');
-  k.append(member);
-  return k;
-}
 
 std::string idempotency_key(const IdempotencyRequest& r) {
   std::string k = r.scope;
@@ -229,6 +224,13 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   ENCORE_ASSIGN_OR_RETURN(auto clock, meta(kMetaClock));
   ENCORE_ASSIGN_OR_RETURN(auto ruleset, meta(kMetaRuleset));
   ENCORE_ASSIGN_OR_RETURN(auto loaded_at, meta(kMetaRulesetLoadedAt));
+  ENCORE_ASSIGN_OR_RETURN(auto schema, meta(kMetaSchema));
+  if (schema && *schema != kSchemaVersion) {
+    return make_error(ErrorCode::unavailable, "the data dir " + options_.data_dir.string() +
+                                                  " has storage schema " + *schema +
+                                                  "; this build reads schema " +
+                                                  std::string(kSchemaVersion));
+  }
   if (last_seq) state_.last_seq = internal::be64_value(*last_seq);
   if (head && head->size() == 32) std::copy(head->begin(), head->end(), state_.chain_head.begin());
   if (clock) state_.clock_max = decode_time(*clock);
@@ -258,7 +260,7 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   }
   rules_ = rule_set;
 
-  // Members, lots, holds, offer usage, counters, idempotency index.
+  // Members (with their lots and offer uses), holds, budgets, counters, idempotency index.
   Status decode_status;
   ENCORE_RETURN_IF_ERROR(store_->scan(Family::members, "", "", [&](auto k, auto v) {
     MemberState m;
@@ -266,25 +268,6 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     if (!decode_status) return false;
     m.profile.id = std::string(k);
     state_.members.emplace(std::string(k), std::move(m));
-    return true;
-  }));
-  ENCORE_RETURN_IF_ERROR(decode_status);
-  ENCORE_RETURN_IF_ERROR(store_->scan(Family::lots, "", "", [&](auto k, auto v) {
-    std::string_view member;
-    Seq seq = 0;
-    internal::Lot lot;
-    if (!internal::split_member_seq_key(k, &member, &seq)) {
-      decode_status = make_error(ErrorCode::internal, "corrupt lot key");
-      return false;
-    }
-    decode_status = internal::decode_lot(v, &lot);
-    if (!decode_status) return false;
-    auto it = state_.members.find(member);
-    if (it == state_.members.end()) {
-      decode_status = make_error(ErrorCode::internal, "lot of an unknown member");
-      return false;
-    }
-    it->second.lots.emplace(seq, lot);
     return true;
   }));
   ENCORE_RETURN_IF_ERROR(decode_status);
@@ -298,18 +281,12 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   }));
   ENCORE_RETURN_IF_ERROR(decode_status);
   ENCORE_RETURN_IF_ERROR(store_->scan(Family::offers, "", "", [&](auto k, auto v) {
-    if (k.starts_with("b")) {
-      internal::Decoder d(v);
-      state_.budget_used[std::string(k.substr(1))] = d.svarint();
-    } else {
-      auto nul = k.find('\0');
-      if (nul == std::string_view::npos) return true;
-      std::string offer(k.substr(1, nul - 1));
-      auto it = state_.members.find(k.substr(nul + 1));
-      if (it == state_.members.end()) return true;
-      decode_status = internal::decode_uses(v, &it->second.offer_uses[offer]);
-      if (!decode_status) return false;
+    if (!k.starts_with("b")) {
+      decode_status = make_error(ErrorCode::internal, "corrupt offers key");
+      return false;
     }
+    internal::Decoder d(v);
+    state_.budget_used[std::string(k.substr(1))] = d.svarint();
     return true;
   }));
   ENCORE_RETURN_IF_ERROR(decode_status);
@@ -706,16 +683,15 @@ const Entry& LedgerImpl::emit(Entry e) {
   e.seq = state_.last_seq + 1;
   e.recorded_at = now_;
   e.ruleset = rules_->version();
+  // Links the member's history (Ledger::entries walks it newest first): no index to write.
+  const MemberState* m = state_.find_member(e.member);
+  e.prev = m != nullptr ? m->as_of : 0;
   // The journal value is the encoding followed by its hash (internal::journal_value), built
-  // in place; the history key in a buffer reused across entries.
+  // in place.
   std::string value = internal::encode_entry(e);
   e.hash = internal::chain_hash(state_.chain_head, value);
   value.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
   batch_->put(Family::journal, internal::be64_key(e.seq), value);
-  key_buffer_.assign(e.member);
-  key_buffer_.push_back('\0');
-  key_buffer_.append(internal::be64_key(e.seq));
-  batch_->put(Family::member_entries, key_buffer_, "");
   state_.apply(e, rules_.get());
   state_.last_seq = e.seq;
   state_.chain_head = e.hash;
@@ -874,16 +850,6 @@ void LedgerImpl::build_batch() {
   for (const MemberState* m : s.dirty.members) {
     b.put(Family::members, m->profile.id, internal::encode_member(*m));
   }
-  for (const auto& [m, seq] : s.dirty.lots) {
-    const auto& lots = m->lots;
-    auto it = lots.find(seq);
-    std::string key = internal::member_seq_key(m->profile.id, seq);
-    if (it == lots.end()) {
-      b.del(Family::lots, key);
-    } else {
-      b.put(Family::lots, key, internal::encode_lot(it->second));
-    }
-  }
   for (const auto& id : s.dirty.holds) {
     b.put(Family::holds, id, internal::encode_hold(s.holds.at(id)));
   }
@@ -891,10 +857,6 @@ void LedgerImpl::build_batch() {
     internal::Encoder e;
     e.svarint(s.budget_used.at(offer));
     b.put(Family::offers, budget_key(offer), e.out());
-  }
-  for (const auto& [m, offer] : s.dirty.uses) {
-    b.put(Family::offers, uses_key(*offer, m->profile.id),
-          internal::encode_uses(m->offer_uses.find(*offer)->second));
   }
   for (std::int64_t day : s.dirty.days) {
     b.put(Family::counters, internal::be64_key(static_cast<std::uint64_t>(day)),
@@ -1364,30 +1326,25 @@ Result<EntryPage> Ledger::entries(std::string_view member, std::optional<Seq> be
     return invalid("limit must be from 1 to " + std::to_string(entries_page_max));
   }
   ReadView v;
-  if (!impl_->view_member(member, &v)) return member_not_found(member);
-  Seq upper = std::min(before.value_or(v.last_seq + 1), v.last_seq + 1);
-  // The member's keys below `upper`, oldest first, keeping the newest limit + 1 (the history
-  // family is read forward within the member's prefix: docs/storage.md).
-  std::deque<Seq> newest;
-  ENCORE_RETURN_IF_ERROR(impl_->store_->scan_prefix(
-      Family::member_entries, internal::member_seq_key(member, 0),
-      internal::member_seq_key(member, upper), [&](std::string_view k, std::string_view) {
-        std::string_view m;
-        Seq seq = 0;
-        if (!internal::split_member_seq_key(k, &m, &seq) || m != member) return false;
-        newest.push_back(seq);
-        if (newest.size() > limit + 1) newest.pop_front();
-        return true;
-      }));
-  std::vector<Seq> seqs(newest.rbegin(), newest.rend());
+  auto m = impl_->view_member(member, &v);
+  if (!m) return member_not_found(member);
+  // A member's entries are chained by Entry::prev from its latest durable one (as_of), so a
+  // page reads only its own entries. A page that continues another starts at an entry of
+  // the member's (next_before) and jumps there; any other `before` walks down to it.
+  Seq next = m->as_of;
+  if (before && *before <= next) {
+    if (*before == 0) return EntryPage{};
+    ENCORE_ASSIGN_OR_RETURN(Entry from, entry(*before));
+    if (from.member == member) next = from.prev;
+  }
   EntryPage page;
-  bool more = seqs.size() > limit;
-  if (more) seqs.pop_back();
-  for (Seq seq : seqs) {
-    ENCORE_ASSIGN_OR_RETURN(Entry e, entry(seq));
+  while (next != 0 && page.entries.size() < limit) {
+    ENCORE_ASSIGN_OR_RETURN(Entry e, entry(next));
+    next = e.prev;
+    if (before && e.seq >= *before) continue;
     page.entries.push_back(std::move(e));
   }
-  if (more) page.next_before = seqs.back();
+  if (next != 0) page.next_before = page.entries.back().seq;
   return page;
 }
 

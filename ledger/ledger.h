@@ -63,6 +63,7 @@ struct Entry {
   Hash hash{};               // SHA-256 over this entry's encoding and the previous hash
   // Additions to API.md's fields (allowed: "you may add fields"):
   std::string tier{};          // tier_change: the new tier id
+  Seq prev = 0;  // the member's entry before this one (0: none): a member's history is a chain
   Seq lot = 0;               // vest, expiry: the accrual seq of the lot concerned (0 = all)
   std::optional<Timestamp> vests_at{};    // accrual and point-returning entries: the new lot's
   std::optional<Timestamp> expires_at{};  // vesting/expiry; hold: the hold's expiry

@@ -161,6 +161,56 @@ Status same_text(const std::string& where, const char* field, const std::string&
                     "' replayed");
 }
 
+Status compare_lot(const std::string& member, Seq seq, const Lot& st, const Lot& re) {
+  const std::string where = "lot " + std::to_string(seq) + " of member '" + member + "'";
+  ENCORE_RETURN_IF_ERROR(same(where, "remaining", st.remaining, re.remaining));
+  ENCORE_RETURN_IF_ERROR(same(where, "held", st.held, re.held));
+  ENCORE_RETURN_IF_ERROR(
+      same_text(where, "vests_at", time_text(st.vests_at), time_text(re.vests_at)));
+  ENCORE_RETURN_IF_ERROR(
+      same_text(where, "expires_at", time_text(st.expires_at), time_text(re.expires_at)));
+  ENCORE_RETURN_IF_ERROR(same(where, "vested", int(st.vested), int(re.vested)));
+  return Status::ok();
+}
+
+Status compare_lots(const MemberState& st, const MemberState& re) {
+  const std::string& id = re.profile.id;
+  for (const auto& [seq, lot] : st.lots) {
+    auto it = re.lots.find(seq);
+    if (it == re.lots.end()) {
+      return difference("lot " + std::to_string(seq) + " of member '" + id +
+                        "' is stored but the replay has spent it");
+    }
+    ENCORE_RETURN_IF_ERROR(compare_lot(id, seq, lot, it->second));
+  }
+  for (const auto& [seq, lot] : re.lots) {
+    if (!st.lots.contains(seq)) {
+      return difference("lot " + std::to_string(seq) + " of member '" + id + "' (" +
+                        std::to_string(lot.remaining) + " points) is in the replay but not stored");
+    }
+  }
+  return Status::ok();
+}
+
+Status compare_uses(const MemberState& st, const MemberState& re) {
+  for (const auto& [offer, times] : re.offer_uses) {
+    auto it = st.offer_uses.find(offer);
+    if (it == st.offer_uses.end() || it->second != times) {
+      return difference("offer '" + offer + "' for member '" + re.profile.id +
+                        "': uses differ (" +
+                        std::to_string(it == st.offer_uses.end() ? 0 : it->second.size()) +
+                        " stored, " + std::to_string(times.size()) + " replayed)");
+    }
+  }
+  for (const auto& [offer, times] : st.offer_uses) {
+    if (!re.offer_uses.contains(offer)) {
+      return difference("offer '" + offer + "' for member '" + re.profile.id +
+                        "': uses are stored that never happened");
+    }
+  }
+  return Status::ok();
+}
+
 Status compare_member(const MemberState& st, const MemberState& re) {
   const std::string where = "member '" + re.profile.id + "'";
   std::int64_t st_available = st.available();
@@ -178,6 +228,8 @@ Status compare_member(const MemberState& st, const MemberState& re) {
   if (st.reversed != re.reversed) {
     return difference(where + ": the points reversed per entry differ from the replay");
   }
+  ENCORE_RETURN_IF_ERROR(compare_lots(st, re));
+  ENCORE_RETURN_IF_ERROR(compare_uses(st, re));
   // The tier window is trimmed by the writer as days pass (not journaled): every day the
   // store still has must match, and every day it dropped must be older than those kept.
   for (const auto& [day, points] : st.window) {
@@ -192,18 +244,6 @@ Status compare_member(const MemberState& st, const MemberState& re) {
       return difference(where + ": tier window lacks day " + std::to_string(day));
     }
   }
-  return Status::ok();
-}
-
-Status compare_lot(const std::string& member, Seq seq, const Lot& st, const Lot& re) {
-  const std::string where = "lot " + std::to_string(seq) + " of member '" + member + "'";
-  ENCORE_RETURN_IF_ERROR(same(where, "remaining", st.remaining, re.remaining));
-  ENCORE_RETURN_IF_ERROR(same(where, "held", st.held, re.held));
-  ENCORE_RETURN_IF_ERROR(
-      same_text(where, "vests_at", time_text(st.vests_at), time_text(re.vests_at)));
-  ENCORE_RETURN_IF_ERROR(
-      same_text(where, "expires_at", time_text(st.expires_at), time_text(re.expires_at)));
-  ENCORE_RETURN_IF_ERROR(same(where, "vested", int(st.vested), int(re.vested)));
   return Status::ok();
 }
 
@@ -266,9 +306,7 @@ class Verifier {
                           hash_hex(state_.chain_head));
       }
     }
-    ENCORE_RETURN_IF_ERROR(check_member_entries());
     ENCORE_RETURN_IF_ERROR(check_members());
-    ENCORE_RETURN_IF_ERROR(check_lots());
     ENCORE_RETURN_IF_ERROR(check_holds());
     ENCORE_RETURN_IF_ERROR(check_offers());
     ENCORE_RETURN_IF_ERROR(check_counters());
@@ -314,44 +352,24 @@ class Verifier {
     }
     ENCORE_ASSIGN_OR_RETURN(const rules::RuleSet* rules, rule_sets_.get(e.ruleset));
     ENCORE_RETURN_IF_ERROR(check_applicable(state_, e));
+    ENCORE_RETURN_IF_ERROR(check_history_link(e));
     state_.apply(e, rules);
     state_.dirty.clear();
     state_.last_seq = seq;
     state_.chain_head = e.hash;
     state_.clock_max = std::max(state_.clock_max, e.recorded_at);
-    auto& index = member_entries_[e.member];
-    index.first += 1;
-    index.second += seq;
     return Status::ok();
   }
 
-  // Each entry has its key in member_entries (a member's history), and nothing else.
-  Status check_member_entries() {
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>, std::less<>> stored;
-    if (Status scanned = scan_all(store_, Family::member_entries, [&](auto k, auto) {
-      std::string_view member;
-      Seq seq = 0;
-      if (!internal::split_member_seq_key(k, &member, &seq)) {
-        return Status(difference("a member_entries key is corrupt"));
-      }
-      auto& index = stored[std::string(member)];
-      index.first += 1;
-      index.second += seq;
-      return Status::ok();
-    }); !scanned) return scanned;
-    for (const auto& [member, index] : member_entries_) {
-      auto it = stored.find(member);
-      if (it == stored.end() || it->second != index) {
-        return difference("member '" + member + "': history index has " +
-                          std::to_string(it == stored.end() ? 0 : it->second.first) +
-                          " entries, the journal " + std::to_string(index.first) +
-                          " (or other seqs)");
-      }
-    }
-    if (stored.size() != member_entries_.size()) {
-      return difference("the history index names members the journal does not");
-    }
-    return Status::ok();
+  // Each entry names the member's entry before it (prev), the chain a member's history is
+  // read through: a wrong link would hide or misplace entries in that history.
+  Status check_history_link(const Entry& e) const {
+    auto m = state_.members.find(e.member);
+    const Seq expected = m == state_.members.end() ? 0 : m->second.as_of;
+    if (e.prev == expected) return Status::ok();
+    return difference(seq_text(e.seq) + " links to entry " + std::to_string(e.prev) +
+                      " as the member's previous one; the replay says " +
+                      std::to_string(expected));
   }
 
   Status check_members() {
@@ -365,6 +383,7 @@ class Verifier {
         return Status(difference("member '" + std::string(k) + "' is stored but never enrolled"));
       }
       ++count;
+      report_.lots += st.lots.size();
       return compare_member(st, it->second);
     }); !scanned) return scanned;
     if (count != state_.members.size()) {
@@ -374,46 +393,6 @@ class Verifier {
       }
     }
     report_.members = count;
-    return Status::ok();
-  }
-
-  Status check_lots() {
-    std::uint64_t count = 0;
-    if (Status scanned = scan_all(store_, Family::lots, [&](auto k, auto v) {
-      std::string_view member;
-      Seq seq = 0;
-      if (!internal::split_member_seq_key(k, &member, &seq)) {
-        return Status(difference("a lot key is corrupt"));
-      }
-      Lot st;
-      ENCORE_RETURN_IF_ERROR(internal::decode_lot(v, &st));
-      auto m = state_.members.find(member);
-      const std::string where =
-          "lot " + std::to_string(seq) + " of member '" + std::string(member) + "'";
-      if (m == state_.members.end()) return Status(difference(where + ": no such member"));
-      auto lot = m->second.lots.find(seq);
-      if (lot == m->second.lots.end()) {
-        return Status(difference(where + " is stored but the replay has spent it"));
-      }
-      ++count;
-      return compare_lot(std::string(member), seq, st, lot->second);
-    }); !scanned) return scanned;
-    std::uint64_t replayed = 0;
-    for (const auto& [id, m] : state_.members) replayed += m.lots.size();
-    if (count != replayed) {
-      for (const auto& [id, m] : state_.members) {
-        for (const auto& [seq, lot] : m.lots) {
-          std::string key = internal::member_seq_key(id, seq);
-          ENCORE_ASSIGN_OR_RETURN(auto v, store_.get(Family::lots, key));
-          if (!v) {
-            return difference("lot " + std::to_string(seq) + " of member '" + id + "' (" +
-                              std::to_string(lot.remaining) +
-                              " points) is in the replay but not stored");
-          }
-        }
-      }
-    }
-    report_.lots = count;
     return Status::ok();
   }
 
@@ -442,20 +421,12 @@ class Verifier {
 
   Status check_offers() {
     std::map<std::string, std::int64_t, std::less<>> budgets;
-    std::map<std::pair<std::string, std::string>, std::vector<Timestamp>> uses;
     if (Status scanned = scan_all(store_, Family::offers, [&](auto k, auto v) {
-      if (k.starts_with("b")) {
-        internal::Decoder d(v);
-        budgets[std::string(k.substr(1))] = d.svarint();
-        if (!d.done()) return Status(difference("a budget record is corrupt"));
-        return Status::ok();
-      }
-      auto nul = k.find('\0');
-      if (!k.starts_with("u") || nul == std::string_view::npos) {
-        return Status(difference("an offers key is corrupt"));
-      }
-      auto& times = uses[{std::string(k.substr(1, nul - 1)), std::string(k.substr(nul + 1))}];
-      return internal::decode_uses(v, &times);
+      if (!k.starts_with("b")) return Status(difference("an offers key is corrupt"));
+      internal::Decoder d(v);
+      budgets[std::string(k.substr(1))] = d.svarint();
+      if (!d.done()) return Status(difference("a budget record is corrupt"));
+      return Status::ok();
     }); !scanned) return scanned;
     for (const auto& [offer, used] : state_.budget_used) {
       auto it = budgets.find(offer);
@@ -468,19 +439,6 @@ class Verifier {
                           " stored, 0 replayed");
       }
     }
-    std::size_t replayed = 0;
-    for (const auto& [id, m] : state_.members) {
-      for (const auto& [offer, times] : m.offer_uses) {
-        ++replayed;
-        auto it = uses.find({offer, id});
-        if (it == uses.end() || it->second != times) {
-          return difference("offer '" + offer + "' for member '" + id + "': uses differ (" +
-                            std::to_string(it == uses.end() ? 0 : it->second.size()) +
-                            " stored, " + std::to_string(times.size()) + " replayed)");
-        }
-      }
-    }
-    if (replayed != uses.size()) return difference("offer uses are stored that never happened");
     return Status::ok();
   }
 
@@ -514,7 +472,6 @@ class Verifier {
   VerifyReport& report_;
   RuleSets rule_sets_;
   State state_;
-  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>, std::less<>> member_entries_;
 };
 
 }  // namespace

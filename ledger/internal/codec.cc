@@ -254,6 +254,7 @@ std::string encode_entry(const Entry& entry) {
   e.varint(entry.seq);
   e.u8(static_cast<std::uint8_t>(entry.kind));
   e.str(entry.member);
+  e.varint(entry.prev);
   e.svarint(entry.points);
   e.svarint(entry.amount);
   e.svarint(entry.occurred_at.micros);
@@ -296,6 +297,7 @@ Result<Entry> decode_journal_value(std::string_view value) {
   if (kind < 1 || kind > 11) return corrupt("unknown kind");
   entry.kind = static_cast<EntryKind>(kind);
   entry.member = d.str();
+  entry.prev = d.varint();
   entry.points = d.svarint();
   entry.amount = d.svarint();
   entry.occurred_at.micros = d.svarint();

@@ -148,7 +148,6 @@ class LedgerImpl {
   std::vector<CommandOutcome>* batch_outcomes_ = nullptr;
   Seq batch_first_seq_ = 0;
   std::size_t batch_entry_count_ = 0;
-  std::string key_buffer_;
   Timestamp now_;
   std::uint64_t events_recorded_ = 0;  // the last key of the events family (at open: read)
 

@@ -23,6 +23,24 @@ std::optional<Timestamp> get_opt_time(Decoder& d) {
   return Timestamp{d.svarint()};
 }
 
+void put_lot(Encoder& e, const Lot& lot) {
+  e.svarint(lot.remaining);
+  e.svarint(lot.held);
+  e.svarint(lot.vests_at.micros);
+  e.svarint(lot.expires_at.micros);
+  e.u8(lot.vested ? 1 : 0);
+}
+
+Lot get_lot(Decoder& d) {
+  Lot lot;
+  lot.remaining = d.svarint();
+  lot.held = d.svarint();
+  lot.vests_at.micros = d.svarint();
+  lot.expires_at.micros = d.svarint();
+  lot.vested = d.u8() != 0;
+  return lot;
+}
+
 Status corrupt(const char* what) {
   return make_error(ErrorCode::internal, std::string("corrupt ") + what + " record");
 }
@@ -84,7 +102,7 @@ void State::unschedule_lot(const std::string& member, Seq seq, const Lot& lot) {
 }
 
 void State::touch_lot(MemberState& m, Seq seq) {
-  dirty.lots.emplace(&m, seq);
+  mark(m);
   auto it = m.lots.find(seq);
   if (it == m.lots.end()) return;
   ENCORE_ASSERT(it->second.remaining >= 0 && it->second.held >= 0);
@@ -175,7 +193,6 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
         auto uses = m.offer_uses.try_emplace(e.offer).first;
         uses->second.push_back(e.occurred_at);
         prune_uses(uses->second, e.recorded_at, rules);
-        dirty.uses.emplace(&m, &uses->first);
       }
       counters.earned += e.points;
       new_lot(e.points, *e.vests_at, e.expires_at.value_or(never));
@@ -377,6 +394,17 @@ std::string encode_member(const MemberState& m) {
     e.varint(seq);
     e.svarint(points);
   }
+  e.varint(m.lots.size());
+  for (const auto& [seq, lot] : m.lots) {
+    e.varint(seq);
+    put_lot(e, lot);
+  }
+  e.varint(m.offer_uses.size());
+  for (const auto& [offer, uses] : m.offer_uses) {
+    e.str(offer);
+    e.varint(uses.size());
+    for (Timestamp t : uses) e.svarint(t.micros);
+  }
   e.varint(m.as_of);
   return e.take();
 }
@@ -407,31 +435,19 @@ Status decode_member(std::string_view value, MemberState* m) {
     Seq seq = d.varint();
     m->reversed[seq] = d.svarint();
   }
+  n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    Seq seq = d.varint();
+    m->lots[seq] = get_lot(d);
+  }
+  n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    auto& uses = m->offer_uses[d.str()];
+    std::uint64_t count = d.varint();
+    for (std::uint64_t k = 0; k < count && d.ok(); ++k) uses.push_back({d.svarint()});
+  }
   m->as_of = d.varint();
   if (!d.done()) return corrupt("member");
-  return Status::ok();
-}
-
-std::string encode_lot(const Lot& lot) {
-  Encoder e;
-  e.u8(1);
-  e.svarint(lot.remaining);
-  e.svarint(lot.held);
-  e.svarint(lot.vests_at.micros);
-  e.svarint(lot.expires_at.micros);
-  e.u8(lot.vested ? 1 : 0);
-  return e.take();
-}
-
-Status decode_lot(std::string_view value, Lot* lot) {
-  Decoder d(value);
-  if (d.u8() != 1) return corrupt("lot");
-  lot->remaining = d.svarint();
-  lot->held = d.svarint();
-  lot->vests_at.micros = d.svarint();
-  lot->expires_at.micros = d.svarint();
-  lot->vested = d.u8() != 0;
-  if (!d.done()) return corrupt("lot");
   return Status::ok();
 }
 
@@ -471,23 +487,6 @@ Status decode_hold(std::string_view value, HoldState* h) {
     h->slices.emplace_back(seq, d.svarint());
   }
   if (!d.done()) return corrupt("hold");
-  return Status::ok();
-}
-
-std::string encode_uses(const std::vector<Timestamp>& uses) {
-  Encoder e;
-  e.u8(1);
-  e.varint(uses.size());
-  for (Timestamp t : uses) e.svarint(t.micros);
-  return e.take();
-}
-
-Status decode_uses(std::string_view value, std::vector<Timestamp>* uses) {
-  Decoder d(value);
-  if (d.u8() != 1) return corrupt("offer use");
-  std::uint64_t n = d.varint();
-  for (std::uint64_t i = 0; i < n && d.ok(); ++i) uses->push_back({d.svarint()});
-  if (!d.done()) return corrupt("offer use");
   return Status::ok();
 }
 

@@ -75,13 +75,11 @@ struct DayCounters {
 
 // What a batch changed, written from the final state when the batch ends.
 struct Dirty {
-  std::vector<MemberState*> members;  // each once (MemberState::dirty); map nodes are stable
-  // By member address (map nodes are stable): only the batch's write order depends on it.
-  std::set<std::pair<MemberState*, Seq>> lots;
+  // Each once (MemberState::dirty); map nodes are stable. A member's record holds its lots
+  // and offer uses, so a change to those marks the member.
+  std::vector<MemberState*> members;
   std::set<std::string, std::less<>> holds;
   std::set<std::string, std::less<>> budgets;
-  // Member, offer id (the key of its offer_uses node): pointers, as for lots.
-  std::set<std::pair<MemberState*, const std::string*>> uses;
   std::set<std::int64_t> days;
   void clear() {
     for (MemberState* m : members) m->dirty = false;
@@ -112,7 +110,7 @@ class State {
       dirty.members.push_back(&m);
     }
   }
-  void touch_lot(MemberState& m, Seq seq);  // marks dirty; erases an empty lot
+  void touch_lot(MemberState& m, Seq seq);  // marks the member; erases an empty lot
   void schedule_lot(const std::string& member, Seq seq, const Lot& lot);
   void unschedule_lot(const std::string& member, Seq seq, const Lot& lot);
 
@@ -159,12 +157,8 @@ void prune_uses(std::vector<Timestamp>& uses, Timestamp now, const rules::RuleSe
 // Record encodings (docs/storage.md).
 std::string encode_member(const MemberState& m);
 Status decode_member(std::string_view value, MemberState* m);
-std::string encode_lot(const Lot& lot);
-Status decode_lot(std::string_view value, Lot* lot);
 std::string encode_hold(const HoldState& h);
 Status decode_hold(std::string_view value, HoldState* h);
-std::string encode_uses(const std::vector<Timestamp>& uses);
-Status decode_uses(std::string_view value, std::vector<Timestamp>* uses);
 std::string encode_counters(const DayCounters& c);
 Status decode_counters(std::string_view value, DayCounters* c);
 

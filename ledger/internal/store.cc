@@ -15,25 +15,14 @@
 namespace encore::ledger::internal {
 namespace {
 
-constexpr const char* kFamilyNames[] = {"journal", "member_entries", "members", "lots",
-                                        "holds",   "idempotency",    "offers",  "rulesets",
-                                        "counters", "meta",        "events"};
+constexpr const char* kFamilyNames[] = {"journal",  "members", "holds", "idempotency", "offers",
+                                        "rulesets", "counters", "meta", "events"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==
               static_cast<std::size_t>(Family::count));
 
 Error storage_error(std::string_view what, const rocksdb::Status& s) {
   return make_error(ErrorCode::unavailable, std::string(what) + ": " + s.ToString());
 }
-
-// The prefix of a `member \0 be64(seq)` key: all but its last 8 bytes (the member's keys).
-class MemberPrefix final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "encore.MemberPrefix"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), key.size() - 8);
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 9; }
-};
 
 rocksdb::ColumnFamilyOptions family_options(Family family) {
   rocksdb::ColumnFamilyOptions o;
@@ -47,21 +36,11 @@ rocksdb::ColumnFamilyOptions family_options(Family family) {
       o.prefix_extractor.reset(rocksdb::NewNoopTransform());
       o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 18));
       break;
-    case Family::member_entries:
-      // A member's history: written once per entry at a random place (the member), read as
-      // one member's keys newest first. A hash memtable by member (the key less its be64
-      // seq) inserts in O(1) and keeps each member's keys in a small skiplist, which
-      // Ledger::entries walks forward (Store::scan_prefix; a hash memtable cannot seek
-      // backwards from past a prefix's last key).
-      o.prefix_extractor = std::make_shared<MemberPrefix>();
-      o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 18));
-      break;
     case Family::journal:
     case Family::rulesets:
-      // Looked up by key while serving (history, journal pages, reversals, idempotent
-      // replays on the writer thread): a skiplist answers at once, where a vector memtable
-      // sorts a copy of itself per read (a replay held the writer 6-20 ms:
-      // tests/regress/idempotency_replay_stall_test.cc).
+      // Looked up by key while serving (a member's history, journal pages, reversals): a
+      // skiplist answers at once, where a vector memtable sorts a copy of itself per read
+      // (a replay held the writer 6-20 ms: tests/regress/idempotency_replay_stall_test.cc).
       break;
     default:
       // Written on (nearly) every command, read only when the ledger opens or verifies:
@@ -211,17 +190,6 @@ Status Store::scan(Family family, std::string_view start, std::string_view end,
   options.total_order_seek = true;  // families with a prefix extractor scan all keys too
   rocksdb::Slice upper(end.data(), end.size());
   if (!end.empty()) options.iterate_upper_bound = &upper;
-  return scan_forward(db_.get(), handle(family), kFamilyNames[int(family)], options, start, fn);
-}
-
-Status Store::scan_prefix(
-    Family family, std::string_view start, std::string_view end,
-    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  if (handle(family) == nullptr) return Status::ok();  // absent family: empty
-  rocksdb::ReadOptions options;
-  options.prefix_same_as_start = true;  // a hash memtable serves one prefix, unsorted work none
-  rocksdb::Slice upper(end.data(), end.size());
-  options.iterate_upper_bound = &upper;
   return scan_forward(db_.get(), handle(family), kFamilyNames[int(family)], options, start, fn);
 }
 

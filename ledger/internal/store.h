@@ -25,13 +25,11 @@ namespace encore::ledger::internal {
 
 // docs/storage.md describes every family's keys and values.
 enum class Family : std::uint8_t {
-  journal,         // be64 seq -> entry encoding + hash
-  member_entries,  // member \0 be64 seq -> "" (a member's history)
-  members,         // member id -> member state
-  lots,            // member \0 be64 seq -> lot
+  journal,         // be64 seq -> entry encoding + hash (a member's entries chain by prev)
+  members,         // member id -> member state with its lots and offer uses
   holds,           // hold id -> hold
   idempotency,     // scope \0 key -> fingerprint, created, status, body
-  offers,          // 'b' offer id -> budget used; 'u' offer \0 member -> use times
+  offers,          // 'b' offer id -> budget used
   rulesets,        // version -> the rule files
   counters,        // be64 day -> daily activity
   meta,            // name -> last seq, chain head, clock, rule set in force
@@ -75,11 +73,6 @@ class Store {
   // fn returns false.
   Status scan(Family family, std::string_view start, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const;
-  // As scan, for a family with a prefix extractor (member_entries): keys in [start, end)
-  // that share start's prefix; start and end are full keys of that prefix. Reads no other
-  // prefix (a hash memtable serves it directly, where a total-order scan sorts a copy).
-  Status scan_prefix(Family family, std::string_view start, std::string_view end,
-                     const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Descending from the last key < before, down to keys >= lowest, until fn returns false.
   Status scan_reverse(Family family, std::string_view before, std::string_view lowest,
                       const std::function<bool(std::string_view, std::string_view)>& fn) const;

@@ -196,8 +196,8 @@ TEST_CASE("a data dir made before the events family reads as having no events, t
     options.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (const char* name : {"journal", "member_entries", "members", "lots", "holds",
-                             "idempotency", "offers", "rulesets", "counters", "meta"}) {
+    for (const char* name : {"journal", "members", "holds", "idempotency", "offers", "rulesets",
+                             "counters", "meta"}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -289,34 +289,43 @@ TEST_CASE("tampering with the stored ledger is caught and named") {
     }
     CHECK(verify_difference(f.dir.path()) == "member 'm-ghost' is stored but never enrolled");
   }
-  SUBCASE("a changed or missing lot") {
-    std::string key;
-    internal::Lot lot;
+  SUBCASE("a changed or missing lot (kept in the member's record)") {
+    internal::MemberState m;
+    Seq s = last;
     {
       RawDb db(f.dir.path());
-      Entry e = db.entry(redemption);
       // The member's latest accrual still has a lot.
-      Seq s = last;
       for (; s > 0; --s) {
         Entry a = db.entry(s);
         if (a.kind == EntryKind::accrual && a.member == "m-10") break;
       }
       REQUIRE(s > 0);
-      key = internal::member_seq_key("m-10", s);
-      REQUIRE(internal::decode_lot(db.get("lots", key), &lot).is_ok());
-      (void)e;
+      REQUIRE(internal::decode_member(db.get("members", "m-10"), &m).is_ok());
+      REQUIRE(m.lots.contains(s));
     }
     SUBCASE("changed") {
-      lot.remaining += 1;
-      RawDb(f.dir.path()).put("lots", key, internal::encode_lot(lot));
+      m.lots.at(s).remaining += 1;
+      RawDb(f.dir.path()).put("members", "m-10", internal::encode_member(m));
       CHECK(verify_difference(f.dir.path()).find("of member 'm-10': remaining is") !=
             std::string::npos);
     }
     SUBCASE("missing") {
-      RawDb(f.dir.path()).del("lots", key);
+      m.lots.erase(s);
+      RawDb(f.dir.path()).put("members", "m-10", internal::encode_member(m));
       CHECK(verify_difference(f.dir.path()).find("is in the replay but not stored") !=
             std::string::npos);
     }
+  }
+  SUBCASE("a changed offer use (kept in the member's record)") {
+    {
+      RawDb db(f.dir.path());
+      internal::MemberState m;
+      REQUIRE(internal::decode_member(db.get("members", "m-1"), &m).is_ok());
+      REQUIRE(m.offer_uses.contains("double"));
+      m.offer_uses["double"].push_back(m.offer_uses["double"].back());
+      db.put("members", "m-1", internal::encode_member(m));
+    }
+    CHECK(verify_difference(f.dir.path()).starts_with("offer 'double' for member 'm-1': uses "));
   }
   SUBCASE("a changed hold") {
     {
@@ -357,9 +366,17 @@ TEST_CASE("tampering with the stored ledger is caught and named") {
     }
     CHECK(verify_difference(f.dir.path()).starts_with("offer 'double': budget used is 1"));
   }
-  SUBCASE("a missing history index key") {
-    RawDb(f.dir.path()).del("member_entries", internal::member_seq_key("m-1", redemption));
-    CHECK(verify_difference(f.dir.path()).starts_with("member 'm-1': history index"));
+  SUBCASE("a history link changed, with a re-forged chain") {
+    {
+      RawDb db(f.dir.path());
+      Entry e = db.entry(redemption);
+      REQUIRE(e.prev != 0);
+      e.prev = 0;  // would cut the member's history short at this entry
+      db.put_entry_keep_hash(e);
+      db.rehash_from(redemption, last);
+    }
+    CHECK(verify_difference(f.dir.path()).starts_with(
+        "journal entry " + std::to_string(redemption) + " links to entry 0 as the member's"));
   }
 }
 
