@@ -121,6 +121,11 @@ std::vector<RuleFile> generated_offers() {
   std::vector<RuleFile> files;
   files.push_back(RuleFile{"program.json", R"({"program": {"name": "Bench", "currency": "USD",
       "base_earn": {"points": 1, "per": "1.00"}}})"});
+  // The conditions name these tiers (tier ids are checked against the program's).
+  files.push_back(RuleFile{"tiers.json", R"({"tiers": {"window_days": 365, "levels": [
+      {"id": "silver", "name": "Silver", "threshold": 0},
+      {"id": "gold", "name": "Gold", "threshold": 1000},
+      {"id": "platinum", "name": "Platinum", "threshold": 5000}]}})"});
   for (int f = 0; f < 10; ++f) {
     std::string text = "{\"offers\": [\n";
     for (int k = 0; k < 100; ++k) {
