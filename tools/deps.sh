@@ -3,7 +3,7 @@
 encore_packages=(
   g++ cmake ninja-build ccache pkg-config tzdata
   librocksdb-dev libboost1.81-dev libsimdjson-dev doctest-dev libspdlog-dev libfmt-dev
-  libcli11-dev libssl-dev libbenchmark-dev libhowardhinnant-date-dev
+  libcli11-dev libssl-dev libbenchmark-dev libhowardhinnant-date-dev libjemalloc-dev
 )
 
 encore_install_deps() {
