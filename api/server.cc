@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <list>
 #include <optional>
 #include <random>
@@ -65,6 +66,38 @@ std::string new_request_id() {
   return s;
 }
 
+// Appends the response's status line and headers, as Beast would serialize them, to out:
+// written by hand into a buffer the session reuses, since Beast's fields allocate one node
+// per header on every response.
+void append_head(std::string& out, const Response& r, unsigned version,
+                 std::string_view request_id, bool keep_alive) {
+  const auto field = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  char digits[24];
+  const auto number = [&digits](std::uint64_t v) {
+    return std::string_view(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+  };
+  const char status_line[] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10 % 10),
+                               '.', static_cast<char>('0' + version % 10), ' '};
+  out.append(status_line, sizeof status_line);
+  out.append(number(static_cast<std::uint64_t>(r.status))).push_back(' ');
+  out.append(http::obsolete_reason(static_cast<http::status>(r.status))).append("\r\n");
+  field("Content-Type", r.content_type);
+  field("X-Request-Id", request_id);
+  if (!r.allow.empty()) field("Allow", r.allow);
+  if (r.replayed) field("Idempotent-Replayed", "true");
+  if (r.retry_after_seconds > 0) {
+    field("Retry-After", number(static_cast<std::uint64_t>(r.retry_after_seconds)));
+  }
+  if (r.status == 401) field("WWW-Authenticate", "Bearer");
+  // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
+  if (version >= 11 && !keep_alive) field("Connection", "close");
+  if (version < 11 && keep_alive) field("Connection", "keep-alive");
+  field("Content-Length", number(r.body.size()));
+  out.append("\r\n");
+}
+
 // Awaits a PendingResponse: its completion (on the writer thread) is posted back to the
 // session's executor.
 asio::awaitable<Response> await_pending(PendingResponse& pending) {
@@ -109,6 +142,7 @@ class Server::Impl {
   struct SessionState {
     beast::tcp_stream* stream = nullptr;
     bool idle = false;
+    std::string head;  // the response head being written; reused, so its capacity stays
   };
   struct Worker {
     // Declared first, destroyed last: destroying ioc destroys the sessions' coroutine
@@ -234,25 +268,6 @@ class Server::Impl {
     }
   }
 
-  // Sends a response built here (errors found before handle()), then the caller closes.
-  static http::response<http::string_body> to_http(Response& r, unsigned version,
-                                                   std::string_view request_id,
-                                                   bool keep_alive) {
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-    res.set(http::field::content_type, r.content_type);
-    res.set("X-Request-Id", request_id);
-    if (!r.allow.empty()) res.set(http::field::allow, r.allow);
-    if (r.replayed) res.set("Idempotent-Replayed", "true");
-    if (r.retry_after_seconds > 0) {
-      res.set(http::field::retry_after, std::to_string(r.retry_after_seconds));
-    }
-    if (r.status == 401) res.set(http::field::www_authenticate, "Bearer");
-    res.body() = std::move(r.body);
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    return res;
-  }
-
   asio::awaitable<void> session(tcp::socket socket, Worker& worker, bool metrics_listener) {
     struct Registration {
       Impl& impl;
@@ -267,7 +282,7 @@ class Server::Impl {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     beast::tcp_stream stream(std::move(socket));
-    SessionState state{&stream, false};
+    SessionState state{&stream, false, {}};
     Registration reg{*this, worker, worker.sessions.insert(worker.sessions.end(), &state)};
     if (ctx_.metrics != nullptr) ctx_.metrics->connection_opened();
     beast::flat_buffer buffer;
@@ -326,7 +341,7 @@ class Server::Impl {
                          : problem(ErrorCode::invalid_request,
                                    "malformed HTTP request: " + ec.message());
         request_id = new_request_id();
-        if (co_await finish(stream, r, 11, request_id, false, started, "-", "-")) {
+        if (co_await finish(state, r, 11, request_id, false, started, "-", "-")) {
           co_await linger(stream);
         }
         co_return;
@@ -370,7 +385,7 @@ class Server::Impl {
       res.route = route;
       res.route_index = route_index;
       const bool keep_alive = msg.keep_alive() && !stopping_.load(std::memory_order_relaxed);
-      const bool ok = co_await finish(stream, res, msg.version(), request_id, keep_alive, started,
+      const bool ok = co_await finish(state, res, msg.version(), request_id, keep_alive, started,
                                       msg.method_string(), route);
       if (!ok || !keep_alive) co_return;
       first = false;
@@ -394,15 +409,18 @@ class Server::Impl {
   }
 
   // Writes the answer, logs one line, counts it. False when the write failed.
-  asio::awaitable<bool> finish(beast::tcp_stream& stream, Response& r, unsigned version,
+  asio::awaitable<bool> finish(SessionState& state, Response& r, unsigned version,
                                std::string_view request_id, bool keep_alive,
                                std::chrono::steady_clock::time_point started,
                                std::string_view method, std::string_view route) {
     const int status = r.status;
     const int route_index = r.route_index;
-    auto res = to_http(r, version, request_id, keep_alive);
-    stream.expires_after(opts_.read_timeout);
-    auto [ec, n] = co_await http::async_write(stream, res, nothrow);
+    state.head.clear();
+    append_head(state.head, r, version, request_id, keep_alive);
+    const std::array<asio::const_buffer, 2> message = {asio::buffer(state.head),
+                                                       asio::buffer(r.body)};
+    state.stream->expires_after(opts_.read_timeout);
+    auto [ec, n] = co_await asio::async_write(*state.stream, message, nothrow);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
