@@ -37,29 +37,50 @@ std::string label(std::string_view v) {
 
 template <std::size_t N>
 void render_histogram(std::string& out, std::string_view name, std::string_view labels,
-                      const Histogram<N>& h, const std::array<std::uint64_t, N>& bounds,
+                      const HistogramTotals<N>& h, const std::array<std::uint64_t, N>& bounds,
                       double divisor) {  // divided, not scaled: 100 / 1e6 prints 0.0001
   std::uint64_t cumulative = 0;
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i <= N; ++i) {
-    cumulative += h.buckets[i].load(std::memory_order_relaxed);
+    cumulative += h.buckets[i];
     std::string le = i < N ? fmt::format("{}", static_cast<double>(bounds[i]) / divisor) : "+Inf";
     fmt::format_to(std::back_inserter(out), "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep,
                    le, cumulative);
   }
   const std::string braces = labels.empty() ? "" : fmt::format("{{{}}}", labels);
   fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n", name, braces,
-                 static_cast<double>(h.sum.load(std::memory_order_relaxed)) / divisor);
-  fmt::format_to(std::back_inserter(out), "{}_count{} {}\n", name, braces,
-                 h.count.load(std::memory_order_relaxed));
+                 static_cast<double>(h.sum) / divisor);
+  fmt::format_to(std::back_inserter(out), "{}_count{} {}\n", name, braces, h.count);
 }
 
 }  // namespace
 
 void Metrics::observe_request(int route_index, int status, std::uint64_t micros) {
   const std::size_t r = route_index < 0 ? route_count : static_cast<std::size_t>(route_index);
-  routes_[r].by_status[status_slot(status)].fetch_add(1, std::memory_order_relaxed);
-  routes_[r].latency.observe(latency_bounds_us, micros);
+  RouteStats& stats = own_shard().routes[r];
+  stats.by_status[status_slot(status)].fetch_add(1, std::memory_order_relaxed);
+  stats.latency.observe(latency_bounds_us, micros);
+}
+
+Metrics::Shard& Metrics::own_shard() {
+  static std::atomic<std::size_t> threads_seen{0};
+  thread_local const std::size_t index =
+      threads_seen.fetch_add(1, std::memory_order_relaxed) % shard_count;
+  return (*shards_)[index];
+}
+
+std::uint64_t Metrics::requests(std::size_t route, std::size_t status_slot) const {
+  std::uint64_t n = 0;
+  for (const Shard& s : *shards_) {
+    n += s.routes[route].by_status[status_slot].load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+HistogramTotals<Metrics::latency_buckets> Metrics::latency(std::size_t route) const {
+  HistogramTotals<latency_buckets> totals;
+  for (const Shard& s : *shards_) totals.add(s.routes[route].latency);
+  return totals;
 }
 
 void Metrics::set_rule_set_version(std::string version) {
@@ -82,7 +103,7 @@ std::string Metrics::render() const {
   out += "# TYPE encore_http_requests_total counter\n";
   for (std::size_t r = 0; r < route_slots; ++r) {
     for (std::size_t s = 0; s < status_slots; ++s) {
-      const auto n = routes_[r].by_status[s].load(std::memory_order_relaxed);
+      const auto n = requests(r, s);
       if (n == 0) continue;
       const std::string status =
           s < known_statuses.size() ? std::to_string(known_statuses[s]) : "other";
@@ -95,9 +116,10 @@ std::string Metrics::render() const {
          "written.\n";
   out += "# TYPE encore_http_request_duration_seconds histogram\n";
   for (std::size_t r = 0; r < route_slots; ++r) {
-    if (routes_[r].latency.count.load(std::memory_order_relaxed) == 0) continue;
+    const auto totals = latency(r);
+    if (totals.count == 0) continue;
     render_histogram(out, "encore_http_request_duration_seconds",
-                     fmt::format("route=\"{}\"", label(route_label(r))), routes_[r].latency,
+                     fmt::format("route=\"{}\"", label(route_label(r))), totals,
                      latency_bounds_us, 1e6);
   }
   out += "# HELP encore_http_open_connections Open HTTP connections.\n";

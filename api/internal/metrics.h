@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -28,6 +29,21 @@ struct Histogram {
     buckets[i].fetch_add(1, std::memory_order_relaxed);
     count.fetch_add(1, std::memory_order_relaxed);
     sum.fetch_add(v, std::memory_order_relaxed);
+  }
+};
+
+// A histogram's counts summed over shards, read at scrape.
+template <std::size_t N>
+struct HistogramTotals {
+  std::array<std::uint64_t, N + 1> buckets{};
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;
+  void add(const Histogram<N>& h) {
+    for (std::size_t i = 0; i <= N; ++i) {
+      buckets[i] += h.buckets[i].load(std::memory_order_relaxed);
+    }
+    count += h.count.load(std::memory_order_relaxed);
+    sum += h.sum.load(std::memory_order_relaxed);
   }
 };
 
@@ -56,7 +72,18 @@ class Metrics {
     std::array<std::atomic<std::uint64_t>, status_slots> by_status{};
     Histogram<latency_buckets> latency;
   };
-  std::array<RouteStats, route_slots> routes_{};
+  // Each I/O thread counts in its own shard (summed at scrape), so two threads answering
+  // the same route do not pass its counters' cache lines back and forth on every request.
+  static constexpr std::size_t shard_count = 8;
+  struct alignas(64) Shard {
+    std::array<RouteStats, route_slots> routes{};
+  };
+  // The calling thread's shard: threads take shards in turn as they first count.
+  Shard& own_shard();
+  std::uint64_t requests(std::size_t route, std::size_t status_slot) const;
+  HistogramTotals<latency_buckets> latency(std::size_t route) const;
+  std::unique_ptr<std::array<Shard, shard_count>> shards_ =
+      std::make_unique<std::array<Shard, shard_count>>();
   std::atomic<std::int64_t> open_connections_{0};
   mutable std::mutex mu_;  // guards the two below (rare writes, read at scrape)
   std::string rule_set_version_;
