@@ -174,10 +174,16 @@ Reply Client::patch(const std::string& target, const char* key, const std::strin
 }
 
 Reply Client::raw(const std::string& bytes) {
+  send(bytes);
+  return read();
+}
+
+void Client::send(const std::string& bytes) {
   if (!impl_->stream.socket().is_open()) impl_->connect();
   asio::write(impl_->stream.socket(), asio::buffer(bytes));
-  return impl_->read_reply();
 }
+
+Reply Client::read() { return impl_->read_reply(); }
 
 bool Client::closed_by_server() {
   if (!impl_->stream.socket().is_open()) return true;

@@ -58,6 +58,10 @@ class Client {
   Reply patch(const std::string& target, const char* key, const std::string& body);
   // Sends raw bytes and reads one answer (for malformed requests).
   Reply raw(const std::string& bytes);
+  // The two halves of raw(), for a request sent in parts: send() writes bytes without
+  // reading; read() reads one answer (an interim 100 Continue counts as one).
+  void send(const std::string& bytes);
+  Reply read();
   // True when the server closed the connection (a read sees end of stream).
   bool closed_by_server();
 
