@@ -1,9 +1,11 @@
-// Limits of the HTTP layer: every bound on requests, in one place. Each is a
-// constexpr ..._max (or a default an operator may change) with the reason for its size.
+// Limits of the HTTP layer: every bound on requests that this layer owns, in one place. Each
+// is a constexpr ..._max (or a default an operator may change) with the reason for its size.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "ledger/limits.h"
 
 namespace encore::api {
 
@@ -25,11 +27,15 @@ inline constexpr std::size_t idempotency_key_bytes_max = 128;
 // X-Request-Id taken from a request: longer or non-printable ids are replaced by ours, so a
 // client cannot put arbitrary text in our logs.
 inline constexpr std::size_t request_id_bytes_max = 128;
-// Member ids (API.md: 1-64 of [A-Za-z0-9._:@-]).
-inline constexpr std::size_t member_id_bytes_max = 64;
-// Short free-text fields (order ids, stores, reasons, channels, attribute keys and values):
-// they are stored in journal entries forever; 1 KiB is far above any real value.
-inline constexpr std::size_t text_bytes_max = 1024;
+// The bounds the API checks on a request's fields but the ledger owns are ledger/limits.h's,
+// so each is defined once and the API never lets through what the ledger refuses: member
+// ids (member_id_bytes_max), free text (entry_text_bytes_max: order ids, stores, reasons,
+// and also basket skus and categories and attribute values), hold ttl_seconds
+// (hold_ttl_seconds_max; the ledger applies the default), page sizes (entries_page_max,
+// journal_page_max).
+
+// Attribute keys: names such as "city" or "vip", as short as the member ids beside them.
+inline constexpr std::size_t attribute_key_bytes_max = 64;
 // Attributes on a member or an event: a profile has a handful; 100 bounds the state stored.
 inline constexpr std::size_t attributes_max = 100;
 // Basket items: a large order has tens of lines; 1,000 bounds rule evaluation per event.
@@ -37,15 +43,10 @@ inline constexpr std::size_t basket_items_max = 1'000;
 // Quantity of one basket line: 10^6 of anything is beyond a real order and keeps
 // quantity × unit_price far from overflow.
 inline constexpr std::int64_t item_quantity_max = 1'000'000;
-// GET /v1/members/{id}/entries?limit= (API.md: 1-500, default 50).
-inline constexpr std::int64_t entries_limit_max = 500;
+// GET /v1/members/{id}/entries when no limit= is given (API.md: 1-500, default 50).
 inline constexpr std::int64_t entries_limit_default = 50;
-// GET /v1/journal?limit= (API.md: 1-1000, default 100).
-inline constexpr std::int64_t journal_limit_max = 1'000;
+// GET /v1/journal when no limit= is given (API.md: 1-1000, default 100).
 inline constexpr std::int64_t journal_limit_default = 100;
-// Holds (API.md: ttl default 900 s, max 604,800 s = 7 days).
-inline constexpr std::int64_t hold_ttl_seconds_default = 900;
-inline constexpr std::int64_t hold_ttl_seconds_max = 604'800;
 // POST /v1/admin/clock: 100 years in one step is more than any test needs and keeps the
 // clock far from overflow.
 inline constexpr std::int64_t clock_advance_seconds_max = 100LL * 366 * 86'400;

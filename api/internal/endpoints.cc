@@ -251,9 +251,7 @@ Response members_create(const Call& c) {
     if (take_null(v)) return Status::ok();
     switch (i) {
       case 0: {
-        ENCORE_ASSIGN_OR_RETURN(std::string id, read_string(v, "id", member_id_bytes_max));
-        ENCORE_RETURN_IF_ERROR(check_member_id(id));
-        cmd.id = std::move(id);
+        ENCORE_ASSIGN_OR_RETURN(cmd.id, read_member_id(v, "id"));
         return Status::ok();
       }
       case 1: {
@@ -359,7 +357,7 @@ Response member_entries(const Call& c) {
   std::int64_t limit = entries_limit_default;
   std::optional<Seq> before;
   if (auto s = query_param(c.query, "limit")) {
-    auto v = parse_int_text(*s, "limit", 1, entries_limit_max);
+    auto v = parse_int_text(*s, "limit", 1, ledger::entries_page_max);
     if (!v) return problem(v.error());
     limit = *v;
   }
@@ -427,11 +425,11 @@ Response member_redemptions(const Call& c) {
         return Status::ok();
       }
       case 1: {
-        ENCORE_ASSIGN_OR_RETURN(cmd.order_id, read_string(v, "order_id", text_bytes_max));
+        ENCORE_ASSIGN_OR_RETURN(cmd.order_id, read_text(v, "order_id"));
         return Status::ok();
       }
       case 2: {
-        ENCORE_ASSIGN_OR_RETURN(cmd.reason, read_string(v, "reason", text_bytes_max));
+        ENCORE_ASSIGN_OR_RETURN(cmd.reason, read_text(v, "reason"));
         return Status::ok();
       }
       case 3: {
@@ -439,7 +437,7 @@ Response member_redemptions(const Call& c) {
         return check_channel(cmd.channel);
       }
       default: {
-        ENCORE_ASSIGN_OR_RETURN(cmd.store, read_string(v, "store", text_bytes_max));
+        ENCORE_ASSIGN_OR_RETURN(cmd.store, read_text(v, "store"));
         return Status::ok();
       }
     }
@@ -467,11 +465,11 @@ Response member_holds(const Call& c) {
       }
       case 1: {
         ENCORE_ASSIGN_OR_RETURN(cmd.ttl_seconds,
-                                read_int(v, "ttl_seconds", 1, hold_ttl_seconds_max));
+                                read_int(v, "ttl_seconds", 1, ledger::hold_ttl_seconds_max));
         return Status::ok();
       }
       default: {
-        ENCORE_ASSIGN_OR_RETURN(cmd.order_id, read_string(v, "order_id", text_bytes_max));
+        ENCORE_ASSIGN_OR_RETURN(cmd.order_id, read_text(v, "order_id"));
         return Status::ok();
       }
     }
@@ -534,7 +532,7 @@ Response entry_reverse(const Call& c) {
       if (*cmd.points <= 0) return Status(invalid("points must be greater than 0"));
       return Status::ok();
     }
-    ENCORE_ASSIGN_OR_RETURN(cmd.reason, read_string(v, "reason", text_bytes_max));
+    ENCORE_ASSIGN_OR_RETURN(cmd.reason, read_text(v, "reason"));
     return Status::ok();
   });
   if (!st) return problem(st.error());
@@ -555,7 +553,7 @@ Response member_adjustments(const Call& c) {
       return Status::ok();
     }
     if (take_null(v)) return Status::ok();
-    ENCORE_ASSIGN_OR_RETURN(cmd.reason, read_string(v, "reason", text_bytes_max));
+    ENCORE_ASSIGN_OR_RETURN(cmd.reason, read_text(v, "reason"));
     return Status::ok();
   });
   if (st && !has_points) st = invalid("points is required");
@@ -596,11 +594,11 @@ Status parse_items(sj::value& v, int digits, std::vector<rules::Item>& items) {
           if (take_null(f)) return Status::ok();
           switch (i) {
             case 0: {
-              ENCORE_ASSIGN_OR_RETURN(item.sku, read_string(f, "sku", text_bytes_max));
+              ENCORE_ASSIGN_OR_RETURN(item.sku, read_text(f, "sku"));
               return Status::ok();
             }
             case 1: {
-              ENCORE_ASSIGN_OR_RETURN(item.category, read_string(f, "category", text_bytes_max));
+              ENCORE_ASSIGN_OR_RETURN(item.category, read_text(f, "category"));
               return Status::ok();
             }
             case 2: {
@@ -637,9 +635,7 @@ Result<ParsedEvent> parse_event(const Call& c, const rules::Program& program,
         if (take_null(v)) return Status::ok();
         switch (i) {
           case 0: {
-            ENCORE_ASSIGN_OR_RETURN(std::string m, read_string(v, "member", member_id_bytes_max));
-            ENCORE_RETURN_IF_ERROR(check_member_id(m));
-            p.member = std::move(m);
+            ENCORE_ASSIGN_OR_RETURN(p.member, read_member_id(v, "member"));
             return Status::ok();
           }
           case 1: {
@@ -656,11 +652,11 @@ Result<ParsedEvent> parse_event(const Call& c, const rules::Program& program,
             return check_channel(p.event.channel);
           }
           case 4: {
-            ENCORE_ASSIGN_OR_RETURN(p.event.store, read_string(v, "store", text_bytes_max));
+            ENCORE_ASSIGN_OR_RETURN(p.event.store, read_text(v, "store"));
             return Status::ok();
           }
           case 5: {
-            ENCORE_ASSIGN_OR_RETURN(p.event.order_id, read_string(v, "order_id", text_bytes_max));
+            ENCORE_ASSIGN_OR_RETURN(p.event.order_id, read_text(v, "order_id"));
             return Status::ok();
           }
           case 6: {
@@ -848,7 +844,7 @@ Response journal(const Call& c) {
   std::int64_t limit = journal_limit_default;
   Seq after = 0;
   if (auto s = query_param(c.query, "limit")) {
-    auto v = parse_int_text(*s, "limit", 1, journal_limit_max);
+    auto v = parse_int_text(*s, "limit", 1, ledger::journal_page_max);
     if (!v) return problem(v.error());
     limit = *v;
   }

@@ -81,6 +81,16 @@ Result<std::string> read_string(sj::value& v, std::string_view name, std::size_t
   return std::string(s);
 }
 
+Result<std::string> read_text(sj::value& v, std::string_view name) {
+  return read_string(v, name, ledger::entry_text_bytes_max);
+}
+
+Result<std::string> read_member_id(sj::value& v, std::string_view name) {
+  ENCORE_ASSIGN_OR_RETURN(std::string id, read_string(v, name, ledger::member_id_bytes_max));
+  ENCORE_RETURN_IF_ERROR(check_member_id(id));
+  return id;
+}
+
 Result<std::int64_t> read_int(sj::value& v, std::string_view name, std::int64_t min,
                               std::int64_t max) {
   sj::json_type t;
@@ -152,8 +162,9 @@ Result<AttributeChanges> read_attributes(sj::value& v, std::string_view name, bo
     if (auto e = std::move(field_result).get(field)) return json_error(e);
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return json_error(e);
-    if (key.empty() || key.size() > 64) {
-      return invalid(std::string(name) + " keys must be 1-64 bytes");
+    if (key.empty() || key.size() > attribute_key_bytes_max) {
+      return invalid(std::string(name) + " keys must be 1-" +
+                     std::to_string(attribute_key_bytes_max) + " bytes");
     }
     for (const auto& [k, unused] : out) {
       if (k == key) return invalid(std::string(name) + "." + std::string(key) + " appears twice");
@@ -169,7 +180,7 @@ Result<AttributeChanges> read_attributes(sj::value& v, std::string_view name, bo
     if (auto e = value.type().get(vt)) return json_error(e);
     switch (vt) {
       case sj::json_type::string: {
-        ENCORE_ASSIGN_OR_RETURN(std::string s, read_string(value, path, text_bytes_max));
+        ENCORE_ASSIGN_OR_RETURN(std::string s, read_text(value, path));
         out.emplace_back(std::move(k), rules::AttributeValue(std::move(s)));
         break;
       }
@@ -206,7 +217,7 @@ Result<AttributeChanges> read_attributes(sj::value& v, std::string_view name, bo
 }
 
 Status check_member_id(std::string_view id) {
-  if (id.empty() || id.size() > member_id_bytes_max) {
+  if (id.empty() || id.size() > ledger::member_id_bytes_max) {
     return invalid("member id must be 1-64 characters of [A-Za-z0-9._:@-]");
   }
   for (char c : id) {

@@ -71,6 +71,11 @@ Status for_each_field(sj::object& obj, std::initializer_list<std::string_view> n
 bool take_null(sj::value& v);
 // A string of at most max_bytes (after unescaping).
 Result<std::string> read_string(sj::value& v, std::string_view name, std::size_t max_bytes);
+// A free-text field (order id, store, reason, sku, category, attribute value): a string of
+// at most ledger::entry_text_bytes_max bytes, the bound the ledger keeps on entry text.
+Result<std::string> read_text(sj::value& v, std::string_view name);
+// A member id in a body: a string that passes check_member_id.
+Result<std::string> read_member_id(sj::value& v, std::string_view name);
 // A JSON integer (no fraction, no exponent) within [min, max].
 Result<std::int64_t> read_int(sj::value& v, std::string_view name, std::int64_t min,
                               std::int64_t max);

@@ -1,6 +1,6 @@
 // Proves the HTTP layer's building blocks: the JSON writer escapes every string, the keys
 // file is parsed into hashes and looked up, and request bodies are read strictly (unknown
-// and repeated fields, trailing text, exact money, points range, member ids).
+// and repeated fields, trailing text, exact money, points range, member ids, text lengths).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -8,6 +8,7 @@
 #include "api/internal/auth.h"
 #include "api/internal/json_reader.h"
 #include "api/internal/json_writer.h"
+#include "api/limits.h"
 
 namespace {
 
@@ -126,6 +127,42 @@ TEST_CASE("attributes take strings, integers, decimals and booleans; null only t
   CHECK(!got[0].second.has_value());
   CHECK(!read_v(R"({"v": {"o": {}}})", f(true)));
   CHECK(!read_v(R"({"v": {"a": [1]}})", f(true)));
+}
+
+TEST_CASE("free text and member ids in bodies are held to the ledger's limits") {
+  const std::string longest(ledger::entry_text_bytes_max, 'x');
+  const std::string too_long = longest + "x";
+  std::string got;
+  auto text = [&got](std::size_t, sj::value& v) {
+    ENCORE_ASSIGN_OR_RETURN(got, read_text(v, "v"));
+    return Status::ok();
+  };
+  CHECK(read_v(R"({"v": ")" + longest + R"("})", text));
+  CHECK(got == longest);
+  CHECK(!read_v(R"({"v": ")" + too_long + R"("})", text));
+
+  auto member = [&got](std::size_t, sj::value& v) {
+    ENCORE_ASSIGN_OR_RETURN(got, read_member_id(v, "v"));
+    return Status::ok();
+  };
+  const std::string longest_id(ledger::member_id_bytes_max, 'm');
+  CHECK(read_v(R"({"v": ")" + longest_id + R"("})", member));
+  CHECK(got == longest_id);
+  CHECK(!read_v(R"({"v": ")" + longest_id + R"(m"})", member));
+  CHECK(!read_v(R"({"v": "a b"})", member));
+  CHECK(!read_v(R"({"v": 7})", member));
+}
+
+TEST_CASE("attribute keys and string values have bounded lengths") {
+  auto attributes = [](std::size_t, sj::value& v) {
+    return read_attributes(v, "v", false).status();
+  };
+  const std::string key(api::attribute_key_bytes_max, 'k');
+  const std::string value(ledger::entry_text_bytes_max, 'x');
+  CHECK(read_v(R"({"v": {")" + key + R"(": ")" + value + R"("}})", attributes));
+  CHECK(!read_v(R"({"v": {")" + key + R"(k": "x"}})", attributes));
+  CHECK(!read_v(R"({"v": {"": "x"}})", attributes));
+  CHECK(!read_v(R"({"v": {"k": ")" + value + R"(x"}})", attributes));
 }
 
 TEST_CASE("query parameters are found by name") {
