@@ -12,8 +12,9 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "ledger/internal/state.h"
 #include "ledger/internal/store.h"
@@ -32,8 +33,8 @@ struct StringHash {
 struct ReadView {
   // By id; looked up, replaced after each batch, and only summed over (liability), never
   // iterated where order matters.
-  std::unordered_map<std::string, std::shared_ptr<const internal::MemberState>, StringHash,
-                     std::equal_to<>>
+  boost::unordered_flat_map<std::string, std::shared_ptr<const internal::MemberState>,
+                            StringHash, std::equal_to<>>
       members;
   std::map<std::string, Hold, std::less<>> holds;
   std::map<std::string, std::int64_t, std::less<>> budget_used;
@@ -136,7 +137,7 @@ class LedgerImpl {
   bool rules_changed_ = false;
   std::set<std::string, std::less<>> known_rulesets_;
   // Looked up by key only, never iterated (purged in idempotency_order_'s order).
-  std::unordered_map<std::string, IdempotencyIndex> idempotency_;
+  boost::unordered_flat_map<std::string, IdempotencyIndex> idempotency_;
   std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
   std::uint64_t batch_number_ = 0;               // batches processed by this writer
   std::vector<StoredResponse> batch_responses_;  // idempotent responses stored by this batch

@@ -9,9 +9,10 @@
 #include <set>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "ledger/internal/codec.h"
 #include "ledger/ledger.h"
@@ -117,7 +118,8 @@ class State {
   std::map<std::string, MemberState, std::less<>> members;
   // Lookups by id without string compares down the tree: id (the map's key) -> member.
   // Members are never erased and map nodes are stable. Never iterated (determinism).
-  std::unordered_map<std::string_view, MemberState*> member_index;
+  // Open addressing (Boost 1.81): about half the time of std::unordered_map's node chase.
+  boost::unordered_flat_map<std::string_view, MemberState*> member_index;
   MemberState* find_member(std::string_view id);  // null when unknown
   std::map<std::string, HoldState, std::less<>> holds;
   std::map<std::string, std::int64_t, std::less<>> budget_used;  // offer id -> points

@@ -66,7 +66,8 @@ class Store {
   // Writes atomically with fsync (WriteOptions::sync = true).
   Status write_sync(Batch& batch) { return write(batch, Durability::sync); }
   Status write(Batch& batch, Durability durability);
-  // Fsyncs the write-ahead log: every batch written before is durable when it returns.
+  // Writes out and fsyncs the write-ahead log: every batch written before is durable when it
+  // returns.
   Status sync_wal();
   Result<std::optional<std::string>> get(Family family, std::string_view key) const;
   // Calls fn(key, value) for keys in [start, end) ascending (end "" = to the end) until
