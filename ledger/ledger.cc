@@ -875,8 +875,8 @@ LedgerImpl::Published LedgerImpl::prepare_publish() {
   for (MemberState* m : s.dirty.members) {
     // Readers need neither the tier window nor the reversed amounts: set them aside (an O(1)
     // swap) instead of copying them.
-    std::map<std::int64_t, std::int64_t> window;
-    std::map<Seq, std::int64_t> reversed;
+    decltype(m->window) window;
+    decltype(m->reversed) reversed;
     window.swap(m->window);
     reversed.swap(m->reversed);
     v.members.push_back(std::make_shared<const MemberState>(*m));

@@ -64,14 +64,6 @@ std::string decode_ruleset(Decoder& d) {
 
 }  // namespace
 
-void Encoder::varint(std::uint64_t v) {
-  while (v >= 0x80) {
-    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out_.push_back(static_cast<char>(v));
-}
-
 void Encoder::be64(std::uint64_t v) {
   char buf[8];
   for (int i = 7; i >= 0; --i) {

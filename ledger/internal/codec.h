@@ -16,7 +16,16 @@ inline constexpr std::uint8_t entry_format_version = 1;
 class Encoder {
  public:
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void varint(std::uint64_t v);
+  void varint(std::uint64_t v) {  // inline: records are mostly varints
+    char buf[10];
+    std::size_t n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<char>(v);
+    out_.append(buf, n);
+  }
   void svarint(std::int64_t v) {  // zigzag
     varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
   }

@@ -372,6 +372,11 @@ Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestam
 
 std::string encode_member(const MemberState& m) {
   Encoder e;
+  // One allocation: room for the fixed fields, the attributes' usual size and ~25 bytes per
+  // lot, window day and reversal.
+  e.out().reserve(160 + m.profile.tier.size() + 48 * m.profile.attributes.size() +
+                  26 * (m.lots.size() + m.window.size() + m.reversed.size()) +
+                  32 * m.offer_uses.size());
   e.u8(1);
   e.u8(static_cast<std::uint8_t>(m.profile.status));
   e.str(m.profile.tier);

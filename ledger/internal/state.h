@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/flat_map.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "ledger/internal/codec.h"
@@ -46,12 +47,15 @@ struct MemberState {
   std::int64_t visits = 0;                      // purchases so far
   std::optional<Timestamp> last_purchase_at;    // occurred_at of the latest purchase
   std::optional<Timestamp> inactivity_expires;  // expiry policy inactivity: when all expire
-  std::map<std::int64_t, std::int64_t> window;  // tier window: UTC day -> points earned
-  std::map<Seq, std::int64_t> reversed;         // entry seq -> points reversed so far
-  std::map<Seq, Lot> lots;                      // by the seq of the entry that made it
+  // Sorted vectors (few elements, new keys mostly last): a member's record is encoded and
+  // copied for readers after every command, which walks each container whole; a tree node
+  // per element made that a chase of cache misses and an allocation per element.
+  boost::container::flat_map<std::int64_t, std::int64_t> window;  // tier window: UTC day -> pts
+  boost::container::flat_map<Seq, std::int64_t> reversed;  // entry seq -> points reversed so far
+  boost::container::flat_map<Seq, Lot> lots;               // by the seq of the entry that made it
   // offer id -> event times of its awards, those within offer_uses_retention_days only
   // (in the order awarded; a backdated event's time may be earlier than the one before).
-  std::map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;
+  boost::container::flat_map<std::string, std::vector<Timestamp>, std::less<>> offer_uses;
   Seq as_of = 0;                                // seq of the member's latest entry
   bool dirty = false;                           // listed in State::dirty.members
   std::int64_t tier_due_micros = 0;             // the tier_due key scheduled (not stored)
