@@ -16,6 +16,7 @@
 
 #include "api/internal/beast.h"
 #include "api/internal/metrics.h"
+#include "api/internal/request_parser.h"
 
 namespace encore::api {
 
@@ -49,8 +50,8 @@ bool usable_request_id(std::string_view id) {
   return true;
 }
 
-// 16 hex digits: a per-thread random prefix and a counter.
-std::string new_request_id() {
+// 16 hex digits: a per-thread random prefix and a counter. Written into id (reused).
+void new_request_id(std::string& id) {
   thread_local std::uint64_t state = [] {
     std::random_device rd;
     return (std::uint64_t{rd()} << 32) ^ rd();
@@ -61,9 +62,8 @@ std::string new_request_id() {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   z ^= z >> 31;
   static constexpr char hex[] = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, z >>= 4) s[static_cast<std::size_t>(i)] = hex[z & 15];
-  return s;
+  id.assign(16, '0');
+  for (int i = 15; i >= 0; --i, z >>= 4) id[static_cast<std::size_t>(i)] = hex[z & 15];
 }
 
 // Appends the response's status line and headers, as Beast would serialize them, to out:
@@ -299,9 +299,10 @@ class Server::Impl {
                               SessionState& state, bool metrics_listener) {
     bool first = true;
     std::string request_id;
+    internal::RequestParts parts;  // reused by every request of the connection
     for (;;) {
       if (stopping_.load(std::memory_order_relaxed)) co_return;
-      http::request_parser<http::string_body> parser;
+      internal::RequestParser parser(parts);
       parser.header_limit(static_cast<std::uint32_t>(opts_.header_bytes_max));
       parser.body_limit(opts_.body_bytes_max);
       // Waiting for a next request on a kept-alive connection: the idle timeout; reading
@@ -313,9 +314,8 @@ class Server::Impl {
       state.idle = false;
       const auto started = std::chrono::steady_clock::now();
       if (!ec) {
-        auto& header = parser.get();
-        if (beast::iequals(header[http::field::expect], "100-continue") && !parser.is_done()) {
-          http::response<http::empty_body> cont{http::status::continue_, header.version()};
+        if (beast::iequals(parts.expect, "100-continue") && !parser.is_done()) {
+          http::response<http::empty_body> cont{http::status::continue_, parts.version};
           stream.expires_after(opts_.read_timeout);
           auto [wec, wn] = co_await http::async_write(stream, cont, nothrow);
           if (wec) co_return;
@@ -340,30 +340,27 @@ class Server::Impl {
                          ? problem(ErrorCode::invalid_request, "the request headers are too large")
                          : problem(ErrorCode::invalid_request,
                                    "malformed HTTP request: " + ec.message());
-        request_id = new_request_id();
+        new_request_id(request_id);
         if (co_await finish(state, r, 11, request_id, false, started, "-", "-")) {
           co_await linger(stream);
         }
         co_return;
       }
 
-      auto& msg = parser.get();
       Request req;
-      req.method = to_method(msg.method());
-      req.target = msg.target();
-      req.authorization = msg[http::field::authorization];
-      req.content_type = msg[http::field::content_type];
-      auto idem = msg.find("Idempotency-Key");
-      req.has_idempotency_key = idem != msg.end();
-      if (req.has_idempotency_key) req.idempotency_key = idem->value();
-      std::string_view sent_id = msg["X-Request-Id"];
-      if (usable_request_id(sent_id)) {
-        request_id.assign(sent_id);
+      req.method = to_method(parts.verb);
+      req.target = parts.target;
+      req.authorization = parts.authorization;
+      req.content_type = parts.content_type;
+      req.has_idempotency_key = parts.has_idempotency_key;
+      req.idempotency_key = parts.idempotency_key;
+      if (usable_request_id(parts.request_id)) {
+        request_id.assign(parts.request_id);
       } else {
-        request_id = new_request_id();
+        new_request_id(request_id);
       }
       req.request_id = request_id;
-      req.body = msg.body();
+      req.body = parts.body;
       req.metrics_listener = metrics_listener;
 
       Response res;
@@ -384,9 +381,9 @@ class Server::Impl {
       }
       res.route = route;
       res.route_index = route_index;
-      const bool keep_alive = msg.keep_alive() && !stopping_.load(std::memory_order_relaxed);
-      const bool ok = co_await finish(state, res, msg.version(), request_id, keep_alive, started,
-                                      msg.method_string(), route);
+      const bool keep_alive = parts.keep_alive() && !stopping_.load(std::memory_order_relaxed);
+      const bool ok = co_await finish(state, res, parts.version, request_id, keep_alive, started,
+                                      parts.method, route);
       if (!ok || !keep_alive) co_return;
       first = false;
     }
