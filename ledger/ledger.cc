@@ -133,10 +133,14 @@ Timestamp decode_time(std::string_view v) {
   return Timestamp{d.svarint()};
 }
 
-std::string encode_idempotency(const Fingerprint& fp, std::int64_t created,
+// The idempotency family's value: the request's key (scope \0 Idempotency-Key), its
+// fingerprint, when it was stored and the response (docs/storage.md).
+std::string encode_idempotency(std::string_view key, const Fingerprint& fp, std::int64_t created,
                                const StoredResponse& r) {
   internal::Encoder e;
+  e.out().reserve(64 + key.size() + r.body.size());
   e.u8(1);
+  e.str(key);
   e.raw(std::string_view(reinterpret_cast<const char*>(fp.data()), fp.size()));
   e.svarint(created);
   e.varint(static_cast<std::uint64_t>(r.status));
@@ -144,10 +148,11 @@ std::string encode_idempotency(const Fingerprint& fp, std::int64_t created,
   return e.take();
 }
 
-Status decode_idempotency(std::string_view value, Fingerprint* fp, std::int64_t* created,
-                          StoredResponse* r) {
+Status decode_idempotency(std::string_view value, std::string* key, Fingerprint* fp,
+                          std::int64_t* created, StoredResponse* r) {
   internal::Decoder d(value);
   if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt idempotency record");
+  *key = d.str();
   std::string_view raw = d.raw(32);
   if (d.ok()) std::copy(raw.begin(), raw.end(), reinterpret_cast<char*>(fp->data()));
   *created = d.svarint();
@@ -298,19 +303,20 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     return true;
   }));
   ENCORE_RETURN_IF_ERROR(decode_status);
-  std::vector<std::pair<std::int64_t, std::string>> order;
+  // Records are numbered in the order they were stored, which is the purge order.
   ENCORE_RETURN_IF_ERROR(store_->scan(Family::idempotency, "", "", [&](auto k, auto v) {
     IdempotencyIndex index;
+    std::string key;
     StoredResponse r;
-    decode_status = decode_idempotency(v, &index.fingerprint, &index.created_micros, &r);
+    decode_status = decode_idempotency(v, &key, &index.fingerprint, &index.created_micros, &r);
     if (!decode_status) return false;
-    idempotency_.emplace(std::string(k), index);
-    order.emplace_back(index.created_micros, std::string(k));
+    index.record = internal::be64_value(k);
+    idempotency_records_ = index.record;
+    idempotency_order_.emplace_back(index.created_micros, key);
+    idempotency_.insert_or_assign(std::move(key), index);
     return true;
   }));
   ENCORE_RETURN_IF_ERROR(decode_status);
-  std::sort(order.begin(), order.end());
-  idempotency_order_.assign(order.begin(), order.end());
 
   // Timers, and the invariants of what was loaded.
   for (auto& [id, m] : state_.members) {
@@ -631,15 +637,22 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
         out.replayed = batch_responses_[known->second.slot];
         return out;
       }
-      auto stored = store_->get(Family::idempotency, idem_key);
+      auto stored =
+          store_->get(Family::idempotency, internal::be64_key(known->second.record));
       if (!stored || !stored->has_value()) {
         out.status = make_error(ErrorCode::unavailable, "cannot read the idempotency record");
         return out;
       }
+      std::string stored_key;
       Fingerprint ignored{};
       std::int64_t created = 0;
       StoredResponse r;
-      Status s = decode_idempotency(**stored, &ignored, &created, &r);
+      Status s = decode_idempotency(**stored, &stored_key, &ignored, &created, &r);
+      if (s && stored_key != idem_key) {
+        s = make_error(ErrorCode::internal, "idempotency record " +
+                                                std::to_string(known->second.record) +
+                                                " belongs to another key");
+      }
       if (!s) {
         out.status = s;
         return out;
@@ -660,9 +673,10 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
     if (out.status || http == 404 || http == 409) {
       StoredResponse r;
       if (p.idempotency->render) r = p.idempotency->render(out);
-      batch_->put(Family::idempotency, idem_key,
-                  encode_idempotency(p.idempotency->fingerprint, now_.micros, r));
-      idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros,
+      const std::uint64_t record = ++idempotency_records_;
+      batch_->put(Family::idempotency, internal::be64_key(record),
+                  encode_idempotency(idem_key, p.idempotency->fingerprint, now_.micros, r));
+      idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros, record,
                                                 batch_number_, batch_responses_.size()};
       idempotency_order_.emplace_back(now_.micros, idem_key);
       batch_responses_.push_back(std::move(r));
@@ -811,8 +825,8 @@ void LedgerImpl::run_timers() {
     idempotency_order_.pop_front();
     auto it = idempotency_.find(key);
     if (it == idempotency_.end() || it->second.created_micros != created) continue;
+    batch_->del(Family::idempotency, internal::be64_key(it->second.record));
     idempotency_.erase(it);
-    batch_->del(Family::idempotency, key);
   }
 }
 

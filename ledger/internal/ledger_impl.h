@@ -73,6 +73,7 @@ class LedgerImpl {
   struct IdempotencyIndex {
     Fingerprint fingerprint{};
     std::int64_t created_micros = 0;
+    std::uint64_t record = 0;  // its key in the idempotency family: be64(record)
     // Stored by batch number `batch` (0: before this run) as batch_responses_[slot]: a
     // retry in the same batch replays from there (the record is not written yet).
     std::uint64_t batch = 0;
@@ -139,6 +140,7 @@ class LedgerImpl {
   // Looked up by key only, never iterated (purged in idempotency_order_'s order).
   boost::unordered_flat_map<std::string, IdempotencyIndex> idempotency_;
   std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
+  std::uint64_t idempotency_records_ = 0;  // the last record number stored
   std::uint64_t batch_number_ = 0;               // batches processed by this writer
   std::vector<StoredResponse> batch_responses_;  // idempotent responses stored by this batch
   std::optional<internal::Store::Batch> batch_;

@@ -8,7 +8,6 @@
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -28,19 +27,16 @@ rocksdb::ColumnFamilyOptions family_options(Family family) {
   rocksdb::ColumnFamilyOptions o;
   o.write_buffer_size = 64 << 20;
   switch (family) {
-    case Family::idempotency:
-      // Read by whole key only (a replay, on the writer thread) and scanned in full once at
-      // open: a hash memtable inserts a random key in O(1), where the skiplist walked a
-      // dozen cache-missing nodes per purchase. The prefix is the whole key; scans ask for
-      // total order (Store::scan), which only open and verify do.
-      o.prefix_extractor.reset(rocksdb::NewNoopTransform());
-      o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 18));
-      break;
     case Family::journal:
+    case Family::idempotency:
     case Family::rulesets:
-      // Looked up by key while serving (a member's history, journal pages, reversals): a
-      // skiplist answers at once, where a vector memtable sorts a copy of itself per read
-      // (a replay held the writer 6-20 ms: tests/regress/idempotency_replay_stall_test.cc).
+      // Looked up by key while serving (a member's history, journal pages, reversals,
+      // idempotent replays): a skiplist answers at once, where a vector memtable sorts a copy
+      // of itself per read (a replay held the writer 6-20 ms:
+      // tests/regress/idempotency_replay_stall_test.cc). Journal and idempotency keys are
+      // numbers in write order, so each insert lands at the end, where the skiplist's insert
+      // hint makes it cheap (a hash memtable keyed by request cost more to insert and, at
+      // each flush, a sort of the whole memtable into a new skiplist: half the flush thread).
       break;
     default:
       // Written on (nearly) every command, read only when the ledger opens or verifies:

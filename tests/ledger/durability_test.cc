@@ -93,6 +93,15 @@ TEST_CASE("an idempotency key replays the stored response and writes nothing") {
     REQUIRE(fresh.status);
     CHECK_FALSE(fresh.replayed);
     CHECK(f.balance("m-1").available == 80);
+    // The purge deleted the old record and the new one replaces it, across a reopen too.
+    f.reopen();
+    auto replay = f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1));
+    REQUIRE(replay.replayed);
+    CHECK(f.balance("m-1").available == 80);
+    f.advance_days(7);
+    f.reopen();
+    CHECK_FALSE(f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1)).replayed);
+    CHECK(f.balance("m-1").available == 70);
   }
 }
 
