@@ -3,6 +3,7 @@
 // and repeated fields, trailing text, exact money, points range, member ids, text lengths).
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
 
 #include "api/internal/auth.h"
@@ -32,6 +33,48 @@ TEST_CASE("the JSON writer escapes quotes, backslashes and control characters") 
   w.begin_object().field("a\"b", "x\\y\n\x01z").key("n").integer(-5).key("l").begin_array();
   w.integer(1).null().boolean(true).end_array().end_object();
   CHECK(out == R"({"a\"b":"x\\y\n\u0001z","n":-5,"l":[1,null,true]})");
+}
+
+TEST_CASE("the JSON writer escapes every byte that needs it wherever it falls in a string") {
+  // Reference: one byte at a time. Each byte value is placed at each position of a string
+  // longer than two 8-byte words, among plain ASCII and UTF-8 bytes.
+  auto expected = [](std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string e = "\"";
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"' || c == '\\') {
+        e += '\\';
+        e += ch;
+      } else if (c >= 0x20) {
+        e += ch;
+      } else if (const char* named = std::strchr("n\nr\rt\tb\bf\f", c); named && c != 0) {
+        // In "n\\nr\\r...", the letter before each control character names its escape.
+        e += '\\';
+        e += named[-1];
+      } else {
+        e += "\\u00";
+        e += hex[c >> 4];
+        e += hex[c & 15];
+      }
+    }
+    return e + '"';
+  };
+  const std::string base = "abc\xc3\xa9 0123456789 xyz!~";
+  int mismatches = 0;
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t at = 0; at <= base.size(); ++at) {
+      std::string s = base;
+      s.insert(at, 1, static_cast<char>(b));
+      std::string out;
+      append_json_string(out, s);
+      if (out != expected(s)) ++mismatches;
+    }
+  }
+  CHECK(mismatches == 0);
+  std::string out;
+  append_json_string(out, "");
+  CHECK(out == "\"\"");
 }
 
 TEST_CASE("the keys file gives each key its role and keeps only hashes") {
