@@ -281,6 +281,7 @@ class Server::Impl {
     };
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    socket.non_blocking(true, ignored);  // finish() first sends without waiting
     beast::tcp_stream stream(std::move(socket));
     SessionState state{&stream, false, {}};
     Registration reg{*this, worker, worker.sessions.insert(worker.sessions.end(), &state)};
@@ -416,8 +417,17 @@ class Server::Impl {
     append_head(state.head, r, version, request_id, keep_alive);
     const std::array<asio::const_buffer, 2> message = {asio::buffer(state.head),
                                                        asio::buffer(r.body)};
-    state.stream->expires_after(opts_.read_timeout);
-    auto [ec, n] = co_await asio::async_write(*state.stream, message, nothrow);
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> unsent(message);
+    // An answer usually fits the socket's send buffer: one non-blocking send, without the
+    // timer and the trip through the scheduler of an asynchronous write. What does not fit
+    // waits for the socket under the write timeout.
+    boost::system::error_code ec;
+    unsent.consume(state.stream->socket().write_some(unsent, ec));
+    if (ec == asio::error::would_block) ec = {};
+    if (!ec && beast::buffer_bytes(unsent) > 0) {
+      state.stream->expires_after(opts_.read_timeout);
+      std::tie(ec, std::ignore) = co_await asio::async_write(*state.stream, unsent, nothrow);
+    }
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
