@@ -250,6 +250,11 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     events_recorded_ = internal::be64_value(k);  // the last event recorded
     return false;
   }));
+  ENCORE_RETURN_IF_ERROR(store_->scan_reverse(Family::profiles, std::string(9, '\xff'), "",
+                                              [&](auto k, auto) {
+    profiles_recorded_ = internal::be64_value(k);  // the last profile change recorded
+    return false;
+  }));
   if (!rule_set) {
     if (!ruleset) return invalid("the data dir has no rule set and none was given");
     ENCORE_ASSIGN_OR_RETURN(auto stored, store_->get(Family::rulesets, *ruleset));
@@ -969,11 +974,21 @@ Status LedgerImpl::on(EnrollMember& c, CommandOutcome& out) {
   e.tier = std::string(rules_->tier_for(0));
   emit(std::move(e));
   MemberState& m = state_.members.at(id);
-  m.profile.birthday = c.birthday;
-  m.profile.attributes = std::move(c.attributes);
+  if (c.birthday || !c.attributes.empty()) {
+    internal::ProfileChange change{.member = id, .birthday = c.birthday};
+    for (auto& [key, value] : c.attributes) change.attributes.emplace(key, std::move(value));
+    record_profile(m, std::move(change));
+  }
   out.member = m.profile;
   fill_balance(m, out);
   return Status::ok();
+}
+
+void LedgerImpl::record_profile(MemberState& m, internal::ProfileChange change) {
+  batch_->put(Family::profiles, internal::be64_key(++profiles_recorded_),  // docs/storage.md
+              internal::encode_profile(change, state_.last_seq));
+  internal::apply_profile(m, std::move(change));
+  state_.mark(m);
 }
 
 Status LedgerImpl::on(PatchMember& c, CommandOutcome& out) {
@@ -983,17 +998,10 @@ Status LedgerImpl::on(PatchMember& c, CommandOutcome& out) {
   for (auto& [key, value] : c.attributes) {
     ENCORE_RETURN_IF_ERROR(check_text("attribute", key));
   }
-  for (auto& [key, value] : c.attributes) {
-    if (value) {
-      m.profile.attributes.insert_or_assign(key, std::move(*value));
-    } else {
-      auto a = m.profile.attributes.find(key);
-      if (a != m.profile.attributes.end()) m.profile.attributes.erase(a);
-    }
-  }
-  if (c.birthday) m.profile.birthday = c.birthday;
-  if (c.status) m.profile.status = *c.status;
-  state_.mark(m);
+  record_profile(m, internal::ProfileChange{.member = c.id,
+                                            .attributes = std::move(c.attributes),
+                                            .birthday = c.birthday,
+                                            .status = c.status});
   out.member = m.profile;
   fill_balance(m, out);
   return Status::ok();
@@ -1050,15 +1058,11 @@ Status LedgerImpl::on(RecordEvent& c, CommandOutcome& out) {
     out.offers.push_back(OfferPoints{offer.id, offer.name, award.points});
   }
   if (c.event.type == "purchase") {
-    m.visits += 1;
-    if (!m.last_purchase_at || *m.last_purchase_at < t) m.last_purchase_at = t;
-    if (program.expiry_policy == rules::ExpiryPolicy::inactivity) {
-      // Scheduled once; when that key falls due it re-schedules to the latest time.
-      m.inactivity_expires = now_.plus_days(program.expiry_days);
-      if (m.inactivity_due_micros == 0) {
-        m.inactivity_due_micros = m.inactivity_expires->micros;
-        state_.inactivity_due.emplace(m.inactivity_due_micros, c.member);
-      }
+    internal::record_visit(m, c.event.type, t, now_, program);  // verify replays it from events
+    // Scheduled once; when that key falls due it re-schedules to the latest time.
+    if (m.inactivity_expires && m.inactivity_due_micros == 0) {
+      m.inactivity_due_micros = m.inactivity_expires->micros;
+      state_.inactivity_due.emplace(m.inactivity_due_micros, c.member);
     }
     state_.mark(m);
   }

@@ -332,9 +332,11 @@ struct VerifyReport {
 using VerifyProgress = std::function<void(Seq done, Seq total)>;
 
 // Replays the journal of data_dir (not open elsewhere) from empty, rebuilds members'
-// balances, lots, holds, offer usage and daily counters, and compares them and the chain
-// head with what is stored. Returns internal with the first difference named (also in
-// out->difference), or an I/O error as unavailable. out may be null.
+// balances, lots, holds, offer usage and daily counters, then their profiles (the
+// profiles family), visits, last purchase and inactivity expiry (the events family), and
+// compares them and the chain head with what is stored. Returns internal with the first
+// difference named (also in out->difference), or an I/O error as unavailable. out may be
+// null.
 Status verify(const std::filesystem::path& data_dir, const VerifyProgress& progress,
               VerifyReport* out);
 

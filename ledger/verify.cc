@@ -1,6 +1,7 @@
-// encore::ledger::verify (ledger/): replays the journal from empty with State::apply and
-// compares the rebuilt members, lots, holds, offer usage, counters and chain head with
-// what is stored. Opens RocksDB read-only, so it never writes to the data dir.
+// encore::ledger::verify (ledger/): replays the journal from empty with State::apply, then
+// the profile changes and the events' visits, and compares the rebuilt members (with their
+// lots and offer uses), holds, budgets, counters and chain head with what is stored. Opens
+// RocksDB read-only, so it never writes to the data dir.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "ledger/internal/codec.h"
+#include "ledger/internal/event_record.h"
 #include "ledger/internal/state.h"
 #include "ledger/internal/store.h"
 #include "ledger/ledger.h"
@@ -24,6 +26,7 @@ using internal::State;
 // The meta names the writer uses (ledger.cc).
 constexpr std::string_view kMetaLastSeq = "last_seq";
 constexpr std::string_view kMetaChainHead = "chain_head";
+constexpr std::string_view kMetaClock = "clock";
 
 // Entries between two progress reports.
 constexpr Seq progress_every = 4'096;
@@ -34,6 +37,10 @@ std::string seq_text(Seq seq) { return "journal entry " + std::to_string(seq); }
 
 std::string time_text(Timestamp t) {
   return t == internal::never ? std::string("never") : format_rfc3339(t);
+}
+
+std::string optional_time_text(const std::optional<Timestamp>& t) {
+  return t ? format_rfc3339(*t) : std::string("none");
 }
 
 // Rule sets by version, loaded from the store once each (entries name the one in force).
@@ -222,6 +229,21 @@ Status compare_member(const MemberState& st, const MemberState& re) {
   ENCORE_RETURN_IF_ERROR(same(where, "lifetime_earned", st.lifetime_earned, re.lifetime_earned));
   ENCORE_RETURN_IF_ERROR(same(where, "debt", st.debt, re.debt));
   ENCORE_RETURN_IF_ERROR(same(where, "as_of", st.as_of, re.as_of));
+  ENCORE_RETURN_IF_ERROR(same(where, "visits", st.visits, re.visits));
+  ENCORE_RETURN_IF_ERROR(same_text(where, "last purchase", optional_time_text(st.last_purchase_at),
+                                   optional_time_text(re.last_purchase_at)));
+  ENCORE_RETURN_IF_ERROR(same_text(where, "inactivity expiry",
+                                   optional_time_text(st.inactivity_expires),
+                                   optional_time_text(re.inactivity_expires)));
+  ENCORE_RETURN_IF_ERROR(same_text(where, "status",
+                                   std::string(member_status_name(st.profile.status)),
+                                   std::string(member_status_name(re.profile.status))));
+  ENCORE_RETURN_IF_ERROR(same_text(
+      where, "birthday", st.profile.birthday ? format_civil_date(*st.profile.birthday) : "none",
+      re.profile.birthday ? format_civil_date(*re.profile.birthday) : "none"));
+  if (st.profile.attributes != re.profile.attributes) {
+    return difference(where + ": its attributes differ from the replay");
+  }
   ENCORE_RETURN_IF_ERROR(same_text(where, "tier", st.profile.tier, re.profile.tier));
   ENCORE_RETURN_IF_ERROR(same_text(where, "enrolled_at", format_rfc3339(st.profile.enrolled_at),
                                    format_rfc3339(re.profile.enrolled_at)));
@@ -306,6 +328,8 @@ class Verifier {
                           hash_hex(state_.chain_head));
       }
     }
+    ENCORE_RETURN_IF_ERROR(replay_profiles());
+    ENCORE_RETURN_IF_ERROR(replay_visits());
     ENCORE_RETURN_IF_ERROR(check_members());
     ENCORE_RETURN_IF_ERROR(check_holds());
     ENCORE_RETURN_IF_ERROR(check_offers());
@@ -358,6 +382,55 @@ class Verifier {
     state_.last_seq = seq;
     state_.chain_head = e.hash;
     state_.clock_max = std::max(state_.clock_max, e.recorded_at);
+    return Status::ok();
+  }
+
+  // Profile changes no entry carries (the profiles family), in the order they were made.
+  // They touch only birthday, attributes and status, which no entry reads or writes, so
+  // replaying them after the journal gives the same members as interleaving them.
+  Status replay_profiles() {
+    return scan_all(store_, Family::profiles, [&](auto k, auto v) {
+      internal::ProfileChange change;
+      Seq position = 0;
+      ENCORE_RETURN_IF_ERROR(internal::decode_profile(v, &change, &position));
+      const std::string where = "profile change " + std::to_string(internal::be64_value(k));
+      auto m = state_.members.find(change.member);
+      if (m == state_.members.end() || position > state_.last_seq) {
+        return Status(difference(where + " (after entry " + std::to_string(position) +
+                                 ") names member '" + change.member + "', never enrolled"));
+      }
+      internal::apply_profile(m->second, std::move(change));
+      return Status::ok();
+    });
+  }
+
+  // Visits, the last purchase and the inactivity expiry come from the applied events (the
+  // events family), which no entry reads. The writer's inactivity timer clears the expiry
+  // once the clock passes it, whether or not points remained to expire: the stored clock
+  // says whether it has.
+  Status replay_visits() {
+    Status scanned = scan_all(store_, Family::events, [&](auto k, auto v) {
+      RecordedEvent r;
+      ENCORE_RETURN_IF_ERROR(internal::decode_event_record(v, &r));
+      const std::string where = "recorded event " + std::to_string(internal::be64_value(k));
+      auto m = state_.members.find(r.member);
+      if (m == state_.members.end()) {
+        return Status(difference(where + " names member '" + r.member + "', never enrolled"));
+      }
+      ENCORE_ASSIGN_OR_RETURN(const rules::RuleSet* rules, rule_sets_.get(r.ruleset));
+      if (rules == nullptr) return Status(difference(where + " names no rule set"));
+      internal::record_visit(m->second, r.event.type, r.event.time, r.recorded_at,
+                             rules->program());
+      return Status::ok();
+    });
+    if (!scanned) return scanned;
+    ENCORE_ASSIGN_OR_RETURN(auto clock, store_.get(Family::meta, kMetaClock));
+    if (!clock) return Status::ok();
+    internal::Decoder d(*clock);
+    const Timestamp now{d.svarint()};
+    for (auto& [id, m] : state_.members) {
+      if (m.inactivity_expires && *m.inactivity_expires <= now) m.inactivity_expires.reset();
+    }
     return Status::ok();
   }
 

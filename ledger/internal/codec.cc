@@ -191,25 +191,42 @@ Hash chain_hash(const Hash& previous, std::string_view encoding) {
                 encoding);
 }
 
+void encode_attribute_value(Encoder& e, const rules::AttributeValue& value) {
+  e.u8(static_cast<std::uint8_t>(value.index()));
+  switch (value.index()) {
+    case 0:
+      e.str(std::get<0>(value));
+      break;
+    case 1:
+      e.svarint(std::get<1>(value));
+      break;
+    case 2:
+      e.svarint(std::get<2>(value).units());
+      break;
+    default:
+      e.u8(std::get<3>(value) ? 1 : 0);
+      break;
+  }
+}
+
+rules::AttributeValue decode_attribute_value(Decoder& d) {
+  switch (d.u8()) {
+    case 0:
+      return d.str();
+    case 1:
+      return d.svarint();
+    case 2:
+      return Decimal::from_units(d.svarint());
+    default:
+      return d.u8() != 0;
+  }
+}
+
 void encode_attributes(Encoder& e, const rules::Attributes& attributes) {
   e.varint(attributes.size());
   for (const auto& [key, value] : attributes) {
     e.str(key);
-    e.u8(static_cast<std::uint8_t>(value.index()));
-    switch (value.index()) {
-      case 0:
-        e.str(std::get<0>(value));
-        break;
-      case 1:
-        e.svarint(std::get<1>(value));
-        break;
-      case 2:
-        e.svarint(std::get<2>(value).units());
-        break;
-      default:
-        e.u8(std::get<3>(value) ? 1 : 0);
-        break;
-    }
+    encode_attribute_value(e, value);
   }
 }
 
@@ -218,20 +235,7 @@ rules::Attributes decode_attributes(Decoder& d) {
   std::uint64_t n = d.varint();
   for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
     std::string key = d.str();
-    switch (d.u8()) {
-      case 0:
-        out.emplace(std::move(key), d.str());
-        break;
-      case 1:
-        out.emplace(std::move(key), d.svarint());
-        break;
-      case 2:
-        out.emplace(std::move(key), Decimal::from_units(d.svarint()));
-        break;
-      default:
-        out.emplace(std::move(key), d.u8() != 0);
-        break;
-    }
+    out.emplace(std::move(key), decode_attribute_value(d));
   }
   return out;
 }

@@ -79,6 +79,8 @@ std::string encode_entry(const Entry& entry);  // the encoding only (no hash)
 std::string journal_value(const Entry& entry, std::string_view encoding);
 Result<Entry> decode_journal_value(std::string_view value);
 
+void encode_attribute_value(Encoder& e, const rules::AttributeValue& value);
+rules::AttributeValue decode_attribute_value(Decoder& d);
 void encode_attributes(Encoder& e, const rules::Attributes& attributes);
 rules::Attributes decode_attributes(Decoder& d);
 

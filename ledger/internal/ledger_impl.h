@@ -111,6 +111,8 @@ class LedgerImpl {
   // insufficient_points ("<verb> N points needs that many available ...") otherwise.
   Result<internal::MemberState*> member_to_spend(const std::string& member, std::int64_t points,
                                                  std::string_view verb);
+  // Applies a profile change and stores it (the profiles family) in this batch.
+  void record_profile(internal::MemberState& m, internal::ProfileChange change);
   Status on(EnrollMember& c, CommandOutcome& out);
   Status on(PatchMember& c, CommandOutcome& out);
   Status on(RecordEvent& c, CommandOutcome& out);
@@ -153,6 +155,7 @@ class LedgerImpl {
   std::size_t batch_entry_count_ = 0;
   Timestamp now_;
   std::uint64_t events_recorded_ = 0;  // the last key of the events family (at open: read)
+  std::uint64_t profiles_recorded_ = 0;  // the last key of the profiles family (at open: read)
 
   // Published.
   mutable std::shared_mutex view_mu_;

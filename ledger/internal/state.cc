@@ -344,6 +344,66 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
   ENCORE_VERIFY(m.available() == m.vested_remaining() - m.debt);
 }
 
+void apply_profile(MemberState& m, ProfileChange change) {
+  for (auto& [key, value] : change.attributes) {
+    if (value) {
+      m.profile.attributes.insert_or_assign(key, std::move(*value));
+    } else {
+      auto a = m.profile.attributes.find(key);
+      if (a != m.profile.attributes.end()) m.profile.attributes.erase(a);
+    }
+  }
+  if (change.birthday) m.profile.birthday = change.birthday;
+  if (change.status) m.profile.status = *change.status;
+}
+
+std::string encode_profile(const ProfileChange& change, Seq position) {
+  Encoder e;
+  e.u8(1);
+  e.varint(position);
+  e.str(change.member);
+  e.varint(change.attributes.size());
+  for (const auto& [key, value] : change.attributes) {
+    e.str(key);
+    e.u8(value ? 1 : 0);
+    if (value) encode_attribute_value(e, *value);
+  }
+  e.u8(change.birthday ? 1 : 0);
+  if (change.birthday) e.svarint(days_from_civil(*change.birthday));
+  e.u8(change.status ? 1 + static_cast<std::uint8_t>(*change.status) : 0);
+  return e.take();
+}
+
+Status decode_profile(std::string_view value, ProfileChange* change, Seq* position) {
+  Decoder d(value);
+  if (d.u8() != 1) return corrupt("profile change");
+  *position = d.varint();
+  change->member = d.str();
+  std::uint64_t n = d.varint();
+  for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+    std::string key = d.str();
+    std::optional<rules::AttributeValue> v;
+    if (d.u8() != 0) v = decode_attribute_value(d);
+    change->attributes.insert_or_assign(std::move(key), std::move(v));
+  }
+  if (d.u8() != 0) change->birthday = civil_from_days(d.svarint());
+  std::uint8_t status = d.u8();
+  if (status > 2) return corrupt("profile change");
+  if (status != 0) change->status = static_cast<MemberStatus>(status - 1);
+  if (!d.done()) return corrupt("profile change");
+  return Status::ok();
+}
+
+void record_visit(MemberState& m, std::string_view event_type, Timestamp event_time,
+                  Timestamp now, const rules::Program& program) {
+  if (event_type != "purchase") return;
+  m.visits += 1;
+  if (!m.last_purchase_at || *m.last_purchase_at < event_time) m.last_purchase_at = event_time;
+  if (program.expiry_policy == rules::ExpiryPolicy::inactivity) {
+    m.inactivity_expires = now.plus_days(program.expiry_days);
+  }
+}
+
 Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestamp now,
                      Seq as_of) {
   Balance b;

@@ -149,6 +149,27 @@ class State {
   MemberState* last_found_ = nullptr;  // find_member's last answer (members are never erased)
 };
 
+// A change to a member's profile that no journal entry carries: an enrollment's birthday and
+// attributes, a patch's attributes, birthday and status. The writer applies it and stores it
+// (the `profiles` family, in the same batch); `verify` replays the stored ones in order.
+struct ProfileChange {
+  std::string member{};
+  // Attributes set, or dropped (nullopt).
+  std::map<std::string, std::optional<rules::AttributeValue>, std::less<>> attributes{};
+  std::optional<CivilDate> birthday{};
+  std::optional<MemberStatus> status{};
+};
+void apply_profile(MemberState& m, ProfileChange change);
+// `position`: the last journal seq when the change was made (it follows that entry).
+std::string encode_profile(const ProfileChange& change, Seq position);
+Status decode_profile(std::string_view value, ProfileChange* change, Seq* position);
+
+// What an applied event does to its member besides its entries: a purchase counts a visit,
+// moves the last purchase time and, under the inactivity policy, when all points expire
+// (`now` + expiry_days). The writer and `verify` (from the events family) share it.
+void record_visit(MemberState& m, std::string_view event_type, Timestamp event_time,
+                  Timestamp now, const rules::Program& program);
+
 // The member's balance at `now` (expiring: the next 90 days in the program timezone).
 Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestamp now,
                      Seq as_of);

@@ -14,8 +14,8 @@
 namespace encore::ledger::internal {
 namespace {
 
-constexpr const char* kFamilyNames[] = {"journal",  "members", "holds", "idempotency", "offers",
-                                        "rulesets", "counters", "meta", "events"};
+constexpr const char* kFamilyNames[] = {"journal",  "members",  "holds", "idempotency", "offers",
+                                        "rulesets", "counters", "meta",  "events",      "profiles"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==
               static_cast<std::size_t>(Family::count));
 

@@ -34,6 +34,7 @@ enum class Family : std::uint8_t {
   counters,        // be64 day -> daily activity
   meta,            // name -> last seq, chain head, clock, rule set in force
   events,          // be64 event number -> a recorded event's inputs and result
+  profiles,        // be64 change number -> a profile change no entry carries (verify)
   count,
 };
 

@@ -173,6 +173,71 @@ TEST_CASE("verify passes on a ledger after many commands and reports what it rep
   CHECK(f.ledger->chain_head() == head);
 }
 
+TEST_CASE("verify rebuilds profiles, visits and the inactivity expiry no entry carries") {
+  Fixture f(simple_rules(0, R"({"policy": "inactivity", "days": 30})"));
+  f.ok(EnrollMember{.id = "m-1",
+                    .birthday = CivilDate{1990, 4, 2},
+                    .attributes = {{"city", std::string("Lyon")}, {"fan_club", true}}});
+  f.enroll("m-2");
+  f.enroll("m-3");
+  f.ok(purchase("m-1", "20.00"));
+  f.ok(purchase("m-2", "0.40"));  // a visit that earns nothing
+  RecordEvent feedback;
+  feedback.member = "m-3";
+  feedback.event.type = "feedback";  // not a purchase: no visit
+  f.ok(feedback);
+  f.ok(PatchMember{.id = "m-1",
+                   .attributes = {{"city", std::nullopt}, {"vip", std::int64_t{2}}},
+                   .birthday = CivilDate{1991, 5, 3},
+                   .status = MemberStatus::frozen});
+  f.advance_days(31);  // m-1's points and m-2's (none) expire for inactivity
+  f.ok(purchase("m-1", "30.00"));
+  f.ok(PatchMember{.id = "m-1", .status = MemberStatus::active});
+  f.reopen();
+  f.ledger.reset();
+  REQUIRE(verify_difference(f.dir.path()).empty());
+
+  auto tamper = [&](const char* id, auto change) {
+    RawDb db(f.dir.path());
+    internal::MemberState m;
+    REQUIRE(internal::decode_member(db.get("members", id), &m).is_ok());
+    change(m);
+    db.put("members", id, internal::encode_member(m));
+  };
+  SUBCASE("visits") {
+    tamper("m-1", [](internal::MemberState& m) { m.visits += 1; });
+    CHECK(verify_difference(f.dir.path()) == "member 'm-1': visits is 3 stored, 2 replayed");
+  }
+  SUBCASE("an attribute") {
+    tamper("m-1", [](internal::MemberState& m) { m.profile.attributes["city"] = "Paris"; });
+    CHECK(verify_difference(f.dir.path()) ==
+          "member 'm-1': its attributes differ from the replay");
+  }
+  SUBCASE("the status") {
+    tamper("m-1", [](internal::MemberState& m) { m.profile.status = MemberStatus::frozen; });
+    CHECK(verify_difference(f.dir.path()).starts_with("member 'm-1': status is 'frozen'"));
+  }
+  SUBCASE("the birthday") {
+    tamper("m-1", [](internal::MemberState& m) { m.profile.birthday.reset(); });
+    CHECK(verify_difference(f.dir.path()) ==
+          "member 'm-1': birthday is 'none' stored, '1991-05-03' replayed");
+  }
+  SUBCASE("an inactivity expiry the timer cleared") {
+    tamper("m-2", [](internal::MemberState& m) { m.inactivity_expires = t0().plus_days(30); });
+    CHECK(verify_difference(f.dir.path()).starts_with("member 'm-2': inactivity expiry is "));
+  }
+  SUBCASE("the last purchase") {
+    tamper("m-3", [](internal::MemberState& m) { m.last_purchase_at = t0(); });
+    CHECK(verify_difference(f.dir.path()).starts_with("member 'm-3': last purchase is "));
+  }
+  SUBCASE("a profile change of a member never enrolled") {
+    internal::ProfileChange ghost{.member = "m-ghost", .status = MemberStatus::frozen};
+    RawDb(f.dir.path()).put("profiles", internal::be64_key(99), internal::encode_profile(ghost, 1));
+    CHECK(verify_difference(f.dir.path()) ==
+          "profile change 99 (after entry 1) names member 'm-ghost', never enrolled");
+  }
+}
+
 TEST_CASE("verify reads a ledger that is open and writing (read-only, no lock taken)") {
   Fixture f(busy_rules());
   busy_ledger(f);
