@@ -1358,6 +1358,11 @@ Result<EntryPage> Ledger::entries(std::string_view member, std::optional<Seq> be
   EntryPage page;
   while (next != 0 && page.entries.size() < limit) {
     ENCORE_ASSIGN_OR_RETURN(Entry e, entry(next));
+    if (e.member != member || e.prev >= e.seq) {  // a broken chain must not loop
+      return make_error(ErrorCode::internal, "journal entry " + std::to_string(e.seq) +
+                                                 " breaks member '" + std::string(member) +
+                                                 "''s history chain (run encore verify)");
+    }
     next = e.prev;
     if (before && e.seq >= *before) continue;
     page.entries.push_back(std::move(e));

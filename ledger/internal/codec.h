@@ -11,7 +11,8 @@
 
 namespace encore::ledger::internal {
 
-inline constexpr std::uint8_t entry_format_version = 1;
+// 2: the member's previous entry (prev) follows the member id.
+inline constexpr std::uint8_t entry_format_version = 2;
 
 class Encoder {
  public:

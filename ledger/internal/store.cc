@@ -81,10 +81,24 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Ope
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   // Read-only: a data dir written before a family existed (e.g. `events`) lacks it; such a
-  // family reads as empty (its handle stays null).
+  // family reads as empty (its handle stays null). A family this build does not know means
+  // another storage schema (e.g. schema 1's `lots`): refused with a sentence, not RocksDB's.
   std::vector<std::string> existing;
-  if (mode == OpenMode::read_only) {
-    rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &existing).PermitUncheckedError();
+  rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &existing).PermitUncheckedError();
+  std::string unknown;
+  for (const auto& name : existing) {
+    if (name == rocksdb::kDefaultColumnFamilyName ||
+        std::find(std::begin(kFamilyNames), std::end(kFamilyNames), name) !=
+            std::end(kFamilyNames)) {
+      continue;
+    }
+    unknown += (unknown.empty() ? "'" : ", '") + name + "'";
+  }
+  if (!unknown.empty()) {
+    return make_error(ErrorCode::unavailable,
+                      "the data dir " + dir.string() + " has column families this build does "
+                          "not know (" + unknown + "): it was written by an Encore of another "
+                          "storage schema (docs/storage.md, meta)");
   }
   std::vector<std::size_t> opened;  // Family index of descriptors[k + 1]
   for (std::size_t i = 0; i < static_cast<std::size_t>(Family::count); ++i) {

@@ -39,7 +39,8 @@ enum class Family : std::uint8_t {
 };
 
 enum class OpenMode : std::uint8_t { read_write, read_only };
-// sync: the write returns once on disk. buffered: in the OS; sync_wal() makes it durable.
+// sync: the write returns once on disk. buffered: in RocksDB's WAL buffer in this process
+// (manual_wal_flush), lost if the process dies; sync_wal() writes it out and makes it durable.
 enum class Durability : std::uint8_t { sync, buffered };
 
 class Store {

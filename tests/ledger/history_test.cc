@@ -227,6 +227,37 @@ TEST_CASE("a data dir made before the events family reads as having no events, t
   CHECK(events[0].base == 10);
 }
 
+TEST_CASE("a data dir of another storage schema is refused with a sentence, and written nothing") {
+  TempDir dir;
+  {  // Schema 1's families: lots and member_entries have since gone.
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (const char* name : {"journal", "member_entries", "members", "lots", "meta"}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, dir.path().string(), families, &handles, &db).ok());
+    for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
+    CHECK(db->Close().ok());
+    delete db;
+  }
+  ManualClock clock(t0());
+  LedgerOptions o;
+  o.data_dir = dir.path();
+  o.clock = &clock;
+  auto ledger = Ledger::open(o, offer_rules());
+  REQUIRE_FALSE(ledger);
+  CHECK(ledger.error().detail.find("has column families this build does not know "
+                                   "('member_entries', 'lots')") != std::string::npos);
+  Status verified = verify(dir.path(), nullptr, nullptr);
+  REQUIRE_FALSE(verified);
+  CHECK(verified.error().detail.find("storage schema") != std::string::npos);
+}
+
 TEST_CASE("an event record encodes and decodes every field exactly") {
   RecordedEvent r;
   r.first_seq = 1'000'000'007;
