@@ -33,11 +33,16 @@ inline constexpr std::size_t entry_text_bytes_max = 1'000;
 inline constexpr std::size_t entries_page_max = 500;
 inline constexpr std::size_t journal_page_max = 1'000;
 // Offer uses kept per member and offer (for limit.per_member over period_days): those within
-// the longest period of the offers in force (plus the backdating allowed), and at least this
-// many days, so a reload that adds or lengthens a limit of up to a year still counts the uses
-// made before it. Without a bound the record grew with every use and was re-encoded in full
-// on each one (O(uses) per purchase).
+// that offer's period (plus the backdating allowed), and at least this many days, so a reload
+// that adds or lengthens a limit of up to a year still counts the uses made before it.
+// Without a bound the record grew with every use and was re-encoded in full on each one
+// (O(uses) per purchase).
 inline constexpr std::int64_t offer_uses_days_min = 400;
+// A member's vested, never-expiring, unheld lots kept apart before the oldest are pooled
+// into one (State::pool_lots): the record is rewritten whole on every command, so it must
+// not grow with every purchase of a member who never redeems (expiry none or inactivity).
+inline constexpr std::size_t lots_poolable_max = 32;
+inline constexpr std::size_t lots_poolable_keep = 16;
 // Balance `expiring` and the liability report look this many days ahead (API.md).
 inline constexpr std::int64_t expiring_days_max = 90;
 // Liability report: days of activity listed (API.md: the last 90 days).

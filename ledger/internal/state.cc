@@ -64,23 +64,84 @@ MemberState* State::find_member(std::string_view id) {
   return last_found_ = &m->second;
 }
 
-std::int64_t offer_uses_retention_days(const rules::RuleSet* rules) {
+namespace {
+
+// Hashes std::string and std::string_view alike (lookups by view without a copy).
+struct TextHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Each offer's retention under one rule set, computed once per version (per thread: the
+// writer and verify each keep their own).
+struct RetentionCache {
+  std::string version;
+  std::int64_t unknown_offer = 0;  // an offer the rule set no longer has
+  boost::unordered_flat_map<std::string, std::int64_t, TextHash, std::equal_to<>> days;
+};
+
+}  // namespace
+
+std::int64_t offer_uses_retention_days(const rules::RuleSet* rules, std::string_view offer) {
   if (rules == nullptr) return -1;
-  std::int64_t longest = offer_uses_days_min;
-  for (const auto& offer : rules->offers()) {
-    if (!offer.limit_per_member) continue;
-    if (!offer.limit_period_days) return -1;  // a limit over all time counts every use
-    longest = std::max(longest, *offer.limit_period_days);
+  thread_local RetentionCache cache;
+  if (cache.version != rules->version()) {
+    cache.version = rules->version();
+    cache.days.clear();
+    // An event may be backdated: its limit looks back from its own time.
+    const std::int64_t backdate = rules->program().max_backdate_days + 1;
+    cache.unknown_offer = offer_uses_days_min + backdate;
+    for (const auto& o : rules->offers()) {
+      std::int64_t days = offer_uses_days_min;
+      if (o.limit_per_member) {
+        if (!o.limit_period_days) {  // a limit over all time counts every use (at most it)
+          cache.days.insert_or_assign(o.id, -1);
+          continue;
+        }
+        days = std::max(days, *o.limit_period_days);
+      }
+      cache.days.insert_or_assign(o.id, days + backdate);
+    }
   }
-  // An event may be backdated: its limit looks back from its own time.
-  return longest + rules->program().max_backdate_days + 1;
+  auto it = cache.days.find(offer);
+  return it == cache.days.end() ? cache.unknown_offer : it->second;
 }
 
-void prune_uses(std::vector<Timestamp>& uses, Timestamp now, const rules::RuleSet* rules) {
-  const std::int64_t days = offer_uses_retention_days(rules);
+void prune_uses(std::string_view offer, std::vector<Timestamp>& uses, Timestamp now,
+                const rules::RuleSet* rules) {
+  const std::int64_t days = offer_uses_retention_days(rules, offer);
   if (days < 0) return;
   const Timestamp cutoff = now.plus_days(-days);
   std::erase_if(uses, [&](Timestamp t) { return t < cutoff; });
+}
+
+namespace {
+// Interchangeable for every balance field: vested, never expiring, holding nothing.
+bool poolable(const Lot& lot) {
+  return lot.vested && lot.expires_at == never && lot.held == 0 && lot.remaining > 0;
+}
+}  // namespace
+
+void State::pool_lots(MemberState& m) {
+  std::size_t count = 0;
+  for (const auto& [seq, lot] : m.lots) count += poolable(lot) ? 1 : 0;
+  if (count <= lots_poolable_max) return;
+  std::size_t to_merge = count - lots_poolable_keep;  // the oldest (lots are in seq order)
+  Lot* into = nullptr;
+  std::vector<Seq> merged;
+  for (auto& [seq, lot] : m.lots) {
+    if (to_merge == 0) break;
+    if (!poolable(lot)) continue;
+    --to_merge;
+    if (into == nullptr) {
+      into = &lot;
+      continue;
+    }
+    into->remaining += lot.remaining;
+    merged.push_back(seq);
+  }
+  for (Seq seq : merged) m.lots.erase(seq);
+  mark(m);
 }
 
 std::int64_t MemberState::vested_remaining() const {
@@ -192,7 +253,7 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
         dirty.budgets.insert(e.offer);
         auto uses = m.offer_uses.try_emplace(e.offer).first;
         uses->second.push_back(e.occurred_at);
-        prune_uses(uses->second, e.recorded_at, rules);
+        prune_uses(e.offer, uses->second, e.recorded_at, rules);
       }
       counters.earned += e.points;
       new_lot(e.points, *e.vests_at, e.expires_at.value_or(never));
@@ -340,6 +401,7 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
     case EntryKind::enroll:
       break;
   }
+  pool_lots(m);
   ENCORE_ASSERT(m.pending >= 0 && m.held >= 0 && m.debt >= 0);
   ENCORE_VERIFY(m.available() == m.vested_remaining() - m.debt);
 }

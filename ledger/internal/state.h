@@ -116,6 +116,12 @@ class State {
     }
   }
   void touch_lot(MemberState& m, Seq seq);  // marks the member; erases an empty lot
+  // Vested lots that never expire and hold nothing are interchangeable for every balance
+  // field: past lots_poolable_max of them (limits.h) the oldest are merged into the oldest,
+  // keeping the newest lots_poolable_keep apart (a reversal takes back from its accrual's
+  // own lot while it exists, else from the balance). Bounds the member's record, which is
+  // rewritten whole on every command, under the expiry policies none and inactivity.
+  void pool_lots(MemberState& m);
   void schedule_lot(const std::string& member, Seq seq, const Lot& lot);
   void unschedule_lot(const std::string& member, Seq seq, const Lot& lot);
 
@@ -175,11 +181,13 @@ Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestam
                      Seq as_of);
 std::int64_t utc_day(Timestamp t);
 
-// How many days of an offer's uses a member's record keeps (-1: all): what the rule set's
-// per-member limits can look back over, at least offer_uses_days_min (limits.h).
-std::int64_t offer_uses_retention_days(const rules::RuleSet* rules);
+// How many days of an offer's uses a member's record keeps (-1: all): what that offer's
+// per-member limit can look back over, at least offer_uses_days_min (limits.h), plus the
+// backdating allowed. All of them under a limit over all time (then at most the limit).
+std::int64_t offer_uses_retention_days(const rules::RuleSet* rules, std::string_view offer);
 // Drops uses older than the retention before `now` (the recorded time of the use added).
-void prune_uses(std::vector<Timestamp>& uses, Timestamp now, const rules::RuleSet* rules);
+void prune_uses(std::string_view offer, std::vector<Timestamp>& uses, Timestamp now,
+                const rules::RuleSet* rules);
 
 // Record encodings (docs/storage.md).
 std::string encode_member(const MemberState& m);

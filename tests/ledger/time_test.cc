@@ -111,6 +111,37 @@ TEST_CASE("inactivity expiry: all points expire after days without a purchase") 
   f.check_sum("m-1");
 }
 
+TEST_CASE("a member who never spends keeps a bounded set of lots; old accruals still reverse") {
+  // Expiry none: every accrual's lot would live forever in the member's record, which is
+  // rewritten on every command. Past lots_poolable_max the oldest are pooled.
+  const std::string offers = R"({"offers": [
+    {"id": "welcome", "name": "Welcome", "award": "5", "limit": {"per_member": 1}},
+    {"id": "always", "name": "Always", "award": "1"}]})";
+  Fixture f(make_rules({{"program.json", program_json()}, {"offers.json", offers}}));
+  f.enroll("m-1");
+  std::vector<Seq> base;
+  for (int i = 0; i < 100; ++i) {
+    auto out = f.ok(purchase("m-1", "10.00"));
+    base.push_back(out.entries[0].seq);
+    CHECK(out.points == (i == 0 ? 16 : 11));  // the welcome offer once, ever
+    if (i % 10 == 9) f.advance_days(60);      // 600 days: older uses leave the record
+  }
+  CHECK(f.balance("m-1").available == 100 * 11 + 5);
+  f.ok(Reverse{.seq = base.front()});  // its lot was pooled: taken from the balance
+  f.ok(Reverse{.seq = base.back()});   // its own lot
+  CHECK(f.balance("m-1").available == 100 * 11 + 5 - 20);
+  CHECK(code_of(f.run(Reverse{.seq = base.front()})) == ErrorCode::over_reversal);
+  CHECK(f.ok(purchase("m-1", "10.00")).points == 11);  // still no second welcome
+  f.ledger.reset();
+  VerifyReport report;
+  Status verified = verify(f.dir.path(), nullptr, &report);
+  if (!verified) FAIL(verified.error().detail);
+  // 303 accruals (base, always, one welcome): at most lots_poolable_max kept apart + a pool.
+  CHECK(report.lots <= 33);
+  f.open();
+  CHECK(f.balance("m-1").available == 100 * 11 + 5 - 20 + 11);
+}
+
 TEST_CASE("tiers rise on accrual, scale base points, and fall when the window passes") {
   const std::string tiers = R"({"window_days": 30, "levels": [
       {"id": "fan", "threshold": 0},
