@@ -41,16 +41,6 @@ Error member_not_found(std::string_view id) {
   return make_error(ErrorCode::member_not_found, "no member with id '" + std::string(id) + "'");
 }
 
-bool valid_member_id(std::string_view id) {
-  if (id.empty() || id.size() > member_id_bytes_max) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool valid_event_type(std::string_view type) {
   if (type.empty() || type.size() > 32 || type[0] < 'a' || type[0] > 'z') return false;
   for (char c : type) {
@@ -216,6 +206,16 @@ std::string_view hold_status_name(HoldStatus status) {
 }
 
 // ---- Open and load ----------------------------------------------------------------
+
+bool valid_member_id(std::string_view id) {
+  if (id.empty() || id.size() > member_id_bytes_max) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   ENCORE_ASSERT(options_.clock != nullptr);

@@ -89,6 +89,9 @@ struct Balance {
 enum class MemberStatus : std::uint8_t { active = 0, frozen = 1 };
 std::string_view member_status_name(MemberStatus status);  // "active" | "frozen"
 
+// API.md's member ids: 1-64 characters of [A-Za-z0-9._:@-] (member_id_bytes_max).
+bool valid_member_id(std::string_view id);
+
 struct Member {
   std::string id{};
   MemberStatus status = MemberStatus::active;

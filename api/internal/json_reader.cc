@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "api/limits.h"
+#include "ledger/ledger.h"
 #include "rules/base/points.h"
 
 namespace encore::api::internal {
@@ -217,13 +218,8 @@ Result<AttributeChanges> read_attributes(sj::value& v, std::string_view name, bo
 }
 
 Status check_member_id(std::string_view id) {
-  if (id.empty() || id.size() > ledger::member_id_bytes_max) {
+  if (!ledger::valid_member_id(id)) {
     return invalid("member id must be 1-64 characters of [A-Za-z0-9._:@-]");
-  }
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
-    if (!ok) return invalid("member id must be 1-64 characters of [A-Za-z0-9._:@-]");
   }
   return Status::ok();
 }
