@@ -423,6 +423,7 @@ void LedgerImpl::stop() {
 
 void LedgerImpl::submit(Pending pending) {
   std::optional<Error> refused;
+  bool full = false;
   {
     std::lock_guard lock(queue_mu_);
     if (failed_.load()) {
@@ -431,12 +432,13 @@ void LedgerImpl::submit(Pending pending) {
       refused = make_error(ErrorCode::unavailable, "the ledger is shutting down");
     } else if (queue_.size() >= options_.queue_max) {
       refused = make_error(ErrorCode::unavailable, "the writer's queue is full; retry shortly");
+      full = true;
     } else {
       queue_.push_back(std::move(pending));
     }
   }
   if (refused) {
-    {
+    if (full) {  // the metric counts back-pressure only, not shutdown or a failed disk
       std::lock_guard lock(stats_mu_);
       ++stats_.rejected_queue_full;
     }
