@@ -1541,6 +1541,11 @@ RulesInfo Ledger::rules() const {
   return info;
 }
 
+std::shared_ptr<const rules::RuleSet> Ledger::rule_set() const {
+  std::shared_lock lock(impl_->view_mu_);
+  return impl_->view_.rules;
+}
+
 Timestamp Ledger::now() const { return impl_->options_.clock->now(); }
 
 bool Ledger::healthy() const { return !impl_->failed_.load(); }

@@ -384,6 +384,8 @@ class Ledger {
                       std::optional<Timestamp> occurred_at) const;
   Result<std::vector<MemberOffer>> offers_for(std::string_view member) const;
   RulesInfo rules() const;
+  // The rule set in force alone (no copy of the budgets): what a request parses against.
+  std::shared_ptr<const rules::RuleSet> rule_set() const;
   Timestamp now() const;
   bool healthy() const;  // false once a storage error stopped the writer
   LedgerStats stats() const;

@@ -714,8 +714,8 @@ Result<ParsedEvent> parse_event(const Call& c, const rules::Program& program,
 }
 
 Response events(const Call& c) {
-  const auto info = c.context.ledger->rules();
-  auto parsed = parse_event(c, info.rule_set->program(), true);
+  const auto rule_set = c.context.ledger->rule_set();
+  auto parsed = parse_event(c, rule_set->program(), true);
   if (!parsed) return problem(parsed.error());
   ledger::RecordEvent cmd;
   cmd.member = std::move(*parsed->member);
@@ -740,8 +740,8 @@ Response events(const Call& c) {
 }
 
 Response quote(const Call& c) {
-  const auto info = c.context.ledger->rules();
-  auto parsed = parse_event(c, info.rule_set->program(), false);
+  const auto rule_set = c.context.ledger->rule_set();
+  auto parsed = parse_event(c, rule_set->program(), false);
   if (!parsed) return problem(parsed.error());
   std::optional<std::string_view> member;
   if (parsed->member) member = *parsed->member;
