@@ -188,25 +188,29 @@ TEST_CASE("reading the events of a missing data dir is not_found") {
   CHECK(s.code() == ErrorCode::not_found);
 }
 
+namespace {
+// A RocksDB database with these (empty) column families, as another build would leave it.
+void make_empty_db(const std::filesystem::path& dir, std::initializer_list<const char*> names) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (const char* name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  REQUIRE(rocksdb::DB::Open(options, dir.string(), families, &handles, &db).ok());
+  for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
+  CHECK(db->Close().ok());
+  delete db;
+}
+}  // namespace
+
 TEST_CASE("a data dir made before the events family reads as having no events, then gets it") {
   TempDir dir;
-  {  // The families of a ledger from before `events` existed.
-    rocksdb::DBOptions options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (const char* name : {"journal", "members", "holds", "idempotency", "offers", "rulesets",
-                             "counters", "meta"}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    REQUIRE(rocksdb::DB::Open(options, dir.path().string(), families, &handles, &db).ok());
-    for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
-    CHECK(db->Close().ok());
-    delete db;
-  }
+  // The families of a ledger from before `events` existed.
+  make_empty_db(dir.path(), {"journal", "members", "holds", "idempotency", "offers", "rulesets",
+                             "counters", "meta"});
   CHECK(all_events(dir.path()).empty());
   VerifyReport report;
   CHECK(verify(dir.path(), nullptr, &report));
@@ -229,22 +233,8 @@ TEST_CASE("a data dir made before the events family reads as having no events, t
 
 TEST_CASE("a data dir of another storage schema is refused with a sentence, and written nothing") {
   TempDir dir;
-  {  // Schema 1's families: lots and member_entries have since gone.
-    rocksdb::DBOptions options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (const char* name : {"journal", "member_entries", "members", "lots", "meta"}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    REQUIRE(rocksdb::DB::Open(options, dir.path().string(), families, &handles, &db).ok());
-    for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
-    CHECK(db->Close().ok());
-    delete db;
-  }
+  // Schema 1's families: lots and member_entries have since gone.
+  make_empty_db(dir.path(), {"journal", "member_entries", "members", "lots", "meta"});
   ManualClock clock(t0());
   LedgerOptions o;
   o.data_dir = dir.path();
