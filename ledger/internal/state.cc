@@ -23,22 +23,50 @@ std::optional<Timestamp> get_opt_time(Decoder& d) {
   return Timestamp{d.svarint()};
 }
 
-void put_lot(Encoder& e, const Lot& lot) {
-  e.svarint(lot.remaining);
-  e.svarint(lot.held);
-  e.svarint(lot.vests_at.micros);
-  e.svarint(lot.expires_at.micros);
-  e.u8(lot.vested ? 1 : 0);
+// Lots are encoded in seq order, each relative to the one before (`previous`, zero before
+// the first): the seq and vesting time as differences, the expiry as a difference from the
+// vesting time (none when it never expires). ~12 bytes a lot instead of ~25; the record is
+// rewritten on every command of its member.
+std::int64_t wrapping_difference(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
 }
 
-Lot get_lot(Decoder& d) {
+std::int64_t wrapping_sum(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+constexpr std::uint8_t kLotVested = 1;
+constexpr std::uint8_t kLotNeverExpires = 2;
+
+struct LotPosition {
+  Seq seq = 0;
+  std::int64_t vests_at = 0;
+};
+
+void put_lot(Encoder& e, Seq seq, const Lot& lot, LotPosition& previous) {
+  e.varint(seq - previous.seq);
+  e.svarint(lot.remaining);
+  e.svarint(lot.held);
+  e.svarint(wrapping_difference(lot.vests_at.micros, previous.vests_at));
+  const bool never_expires = lot.expires_at == never;
+  e.u8((lot.vested ? kLotVested : 0) | (never_expires ? kLotNeverExpires : 0));
+  if (!never_expires) e.svarint(wrapping_difference(lot.expires_at.micros, lot.vests_at.micros));
+  previous = {seq, lot.vests_at.micros};
+}
+
+std::pair<Seq, Lot> get_lot(Decoder& d, LotPosition& previous) {
+  const Seq seq = previous.seq + d.varint();
   Lot lot;
   lot.remaining = d.svarint();
   lot.held = d.svarint();
-  lot.vests_at.micros = d.svarint();
-  lot.expires_at.micros = d.svarint();
-  lot.vested = d.u8() != 0;
-  return lot;
+  lot.vests_at.micros = wrapping_sum(previous.vests_at, d.svarint());
+  const std::uint8_t flags = d.u8();
+  lot.vested = (flags & kLotVested) != 0;
+  lot.expires_at = (flags & kLotNeverExpires) != 0
+                       ? never
+                       : Timestamp{wrapping_sum(lot.vests_at.micros, d.svarint())};
+  previous = {seq, lot.vests_at.micros};
+  return {seq, lot};
 }
 
 Status corrupt(const char* what) {
@@ -494,10 +522,10 @@ Balance make_balance(const MemberState& m, const rules::RuleSet& rules, Timestam
 
 std::string encode_member(const MemberState& m) {
   Encoder e;
-  // One allocation: room for the fixed fields, the attributes' usual size and ~25 bytes per
+  // One allocation: room for the fixed fields, the attributes' usual size and ~20 bytes per
   // lot, window day and reversal.
   e.out().reserve(160 + m.profile.tier.size() + 48 * m.profile.attributes.size() +
-                  26 * (m.lots.size() + m.window.size() + m.reversed.size()) +
+                  20 * (m.lots.size() + m.window.size() + m.reversed.size()) +
                   32 * m.offer_uses.size());
   e.u8(1);
   e.u8(static_cast<std::uint8_t>(m.profile.status));
@@ -522,10 +550,8 @@ std::string encode_member(const MemberState& m) {
     e.svarint(points);
   }
   e.varint(m.lots.size());
-  for (const auto& [seq, lot] : m.lots) {
-    e.varint(seq);
-    put_lot(e, lot);
-  }
+  LotPosition previous;
+  for (const auto& [seq, lot] : m.lots) put_lot(e, seq, lot, previous);
   e.varint(m.offer_uses.size());
   for (const auto& [offer, uses] : m.offer_uses) {
     e.str(offer);
@@ -563,9 +589,10 @@ Status decode_member(std::string_view value, MemberState* m) {
     m->reversed[seq] = d.svarint();
   }
   n = d.varint();
+  LotPosition previous;
   for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
-    Seq seq = d.varint();
-    m->lots[seq] = get_lot(d);
+    auto [seq, lot] = get_lot(d, previous);
+    m->lots.emplace_hint(m->lots.end(), seq, lot);  // in seq order
   }
   n = d.varint();
   for (std::uint64_t i = 0; i < n && d.ok(); ++i) {

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,58 @@ int run_cli(const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+TEST_CASE("a member record encodes and decodes every field exactly (lots relative to each other)") {
+  std::mt19937_64 rng(7);
+  auto any = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  for (int round = 0; round < 2'000; ++round) {
+    internal::MemberState m;
+    m.profile.id = "m-" + std::to_string(round);
+    m.profile.tier = round % 2 ? "fan" : "";
+    if (round % 3) m.profile.birthday = CivilDate{1950 + round % 60, 1 + round % 12, 1};
+    m.profile.attributes["city"] = std::string("Lyon");
+    m.profile.attributes["n"] = any(INT64_MIN / 2, INT64_MAX / 2);
+    m.total = any(-1'000'000, 1'000'000'000'000);
+    m.pending = any(0, 1'000);
+    m.visits = any(0, 10'000);
+    if (round % 4) m.last_purchase_at = Timestamp{any(INT64_MIN / 4, INT64_MAX / 4)};
+    Seq seq = static_cast<Seq>(any(1, 1'000));
+    for (int i = 0, n = static_cast<int>(any(0, 40)); i < n; ++i) {
+      seq += static_cast<Seq>(any(1, 100'000));
+      internal::Lot lot;
+      lot.remaining = any(0, 1'000'000);
+      lot.held = any(0, 1'000);
+      // Vesting times that go back and forth; extreme values; never and finite expiries.
+      lot.vests_at =
+          Timestamp{i % 7 == 0 ? any(INT64_MIN, INT64_MAX) : any(0, 4'000'000'000'000'000)};
+      lot.expires_at = i % 3 == 0 ? internal::never : Timestamp{any(INT64_MIN, INT64_MAX - 1)};
+      lot.vested = any(0, 1) == 1;
+      m.lots.emplace(seq, lot);
+    }
+    m.window[any(19'000, 21'000)] = any(-5, 500);
+    m.reversed[seq + 1] = any(1, 99);
+    m.offer_uses["welcome"] = {Timestamp{any(0, 1'000'000)}, Timestamp{any(0, 1'000'000)}};
+    m.as_of = seq + 2;
+    const std::string encoded = internal::encode_member(m);
+    internal::MemberState d;
+    REQUIRE(internal::decode_member(encoded, &d).is_ok());
+    CHECK(d.lots == m.lots);
+    CHECK(d.window == m.window);
+    CHECK(d.reversed == m.reversed);
+    CHECK(d.offer_uses == m.offer_uses);
+    CHECK(d.profile.attributes == m.profile.attributes);
+    CHECK(d.profile.birthday == m.profile.birthday);
+    CHECK(d.profile.tier == m.profile.tier);
+    CHECK(d.total == m.total);
+    CHECK(d.visits == m.visits);
+    CHECK(d.last_purchase_at == m.last_purchase_at);
+    CHECK(d.as_of == m.as_of);
+    d.profile.id = m.profile.id;
+    CHECK(internal::encode_member(d) == encoded);
+  }
+}
 
 TEST_CASE("verify passes on a ledger after many commands and reports what it replayed") {
   Fixture f(busy_rules());
