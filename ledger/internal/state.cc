@@ -556,7 +556,11 @@ std::string encode_member(const MemberState& m) {
   for (const auto& [offer, uses] : m.offer_uses) {
     e.str(offer);
     e.varint(uses.size());
-    for (Timestamp t : uses) e.svarint(t.micros);
+    std::int64_t last = 0;  // each time as a difference from the one before
+    for (Timestamp t : uses) {
+      e.svarint(wrapping_difference(t.micros, last));
+      last = t.micros;
+    }
   }
   e.varint(m.as_of);
   return e.take();
@@ -598,7 +602,11 @@ Status decode_member(std::string_view value, MemberState* m) {
   for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
     auto& uses = m->offer_uses[d.str()];
     std::uint64_t count = d.varint();
-    for (std::uint64_t k = 0; k < count && d.ok(); ++k) uses.push_back({d.svarint()});
+    std::int64_t last = 0;
+    for (std::uint64_t k = 0; k < count && d.ok(); ++k) {
+      last = wrapping_sum(last, d.svarint());
+      uses.push_back({last});
+    }
   }
   m->as_of = d.varint();
   if (!d.done()) return corrupt("member");

@@ -182,6 +182,10 @@ TEST_CASE("a member record encodes and decodes every field exactly (lots relativ
     m.window[any(19'000, 21'000)] = any(-5, 500);
     m.reversed[seq + 1] = any(1, 99);
     m.offer_uses["welcome"] = {Timestamp{any(0, 1'000'000)}, Timestamp{any(0, 1'000'000)}};
+    for (int i = 0, n = static_cast<int>(any(0, 30)); i < n; ++i) {  // back and forth, extremes
+      const std::int64_t t = i % 5 ? any(0, INT64_MAX / 2) : any(INT64_MIN, INT64_MAX);
+      m.offer_uses["vinyl"].push_back(Timestamp{t});
+    }
     m.as_of = seq + 2;
     const std::string encoded = internal::encode_member(m);
     internal::MemberState d;
