@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "rules/base/json_text.h"
+
 #include "rules/base/decimal.h"
 
 namespace encore::api::internal {
@@ -54,8 +56,5 @@ class JsonWriter {
   int depth_ = 0;
   bool after_key_ = false;
 };
-
-// Appends s as a JSON string literal (quotes included).
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace encore::api::internal

@@ -63,7 +63,4 @@ SourcePos value_char_pos(std::string_view source, const JsonValue& value,
 // Whole numbers as written ("12", "-3"); false for fractions, exponents, overflow.
 bool json_integer(const JsonValue& value, std::int64_t& out);
 
-// Appends text as a JSON string literal (quotes and escapes) to out.
-void append_json_string(std::string& out, std::string_view text);
-
 }  // namespace encore::rules::internal

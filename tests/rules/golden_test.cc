@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rules/inputs.h"
+#include "rules/base/json_text.h"
 #include "rules/internal/json.h"
 #include "rules/limits.h"
 #include "rules/rules.h"
@@ -84,7 +85,7 @@ class RecordingUsage final : public UsageSource {
 
 std::string json_quote(std::string_view s) {
   std::string out;
-  ri::append_json_string(out, s);
+  append_json_string(out, s);
   return out;
 }
 

@@ -10,10 +10,10 @@
 
 #include "rules/base/clock.h"
 #include "rules/inputs.h"
+#include "rules/base/json_text.h"
 #include "rules/rules.h"
 #include "tools/encore/cli_support.h"
 #include "tools/encore/commands.h"
-#include "tools/encore/json_text.h"
 
 namespace encore::cli {
 namespace {

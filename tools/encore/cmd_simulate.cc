@@ -18,9 +18,9 @@
 #include <date/tz.h>
 
 #include "ledger/history.h"
+#include "rules/base/json_text.h"
 #include "rules/rules.h"
 #include "tools/encore/commands.h"
-#include "tools/encore/json_text.h"
 
 namespace encore::cli {
 namespace {
