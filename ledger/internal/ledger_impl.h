@@ -24,11 +24,7 @@ namespace encore::ledger {
 
 // What readers see: the state as of the last durable batch. Members are immutable
 // snapshots shared with readers; the writer replaces them after each batch.
-// Hashes std::string and std::string_view alike (lookups by view without a copy).
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+using internal::StringHash;
 
 struct ReadView {
   // By id; looked up, replaced after each batch, and only summed over (liability), never

@@ -94,18 +94,12 @@ MemberState* State::find_member(std::string_view id) {
 
 namespace {
 
-// Hashes std::string and std::string_view alike (lookups by view without a copy).
-struct TextHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 // Each offer's retention under one rule set, computed once per version (per thread: the
 // writer and verify each keep their own).
 struct RetentionCache {
   std::string version;
   std::int64_t unknown_offer = 0;  // an offer the rule set no longer has
-  boost::unordered_flat_map<std::string, std::int64_t, TextHash, std::equal_to<>> days;
+  boost::unordered_flat_map<std::string, std::int64_t, StringHash, std::equal_to<>> days;
 };
 
 }  // namespace
@@ -151,6 +145,7 @@ bool poolable(const Lot& lot) {
 }  // namespace
 
 void State::pool_lots(MemberState& m) {
+  if (m.lots.size() <= lots_poolable_max) return;  // the usual case: no walk over the lots
   std::size_t count = 0;
   for (const auto& [seq, lot] : m.lots) count += poolable(lot) ? 1 : 0;
   if (count <= lots_poolable_max) return;

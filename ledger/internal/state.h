@@ -20,6 +20,12 @@
 
 namespace encore::ledger::internal {
 
+// Hashes std::string and std::string_view alike (lookups by view without a copy).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 inline constexpr Timestamp never{INT64_MAX};
 
 // Points earned by one entry (an accrual, a positive adjustment or a reversal that gives
