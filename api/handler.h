@@ -62,8 +62,11 @@ struct Response {
 class PendingResponse {
  public:
   virtual ~PendingResponse() = default;
-  // Calls done exactly once, on any thread.
-  virtual void start(std::function<void(Response)> done) = 0;
+  // Calls ready exactly once, on any thread, when the answer is known. finish() then makes
+  // the response; call it on the thread that sends it (rendering is done there, not on the
+  // thread that called ready, which may be the ledger's writer or syncer).
+  virtual void start(std::function<void()> ready) = 0;
+  virtual Response finish() = 0;
 };
 
 enum class Readiness : std::uint8_t { starting, ready, draining, failed };

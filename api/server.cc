@@ -98,19 +98,18 @@ void append_head(std::string& out, const Response& r, unsigned version,
   out.append("\r\n");
 }
 
-// Awaits a PendingResponse: its completion (on the writer thread) is posted back to the
-// session's executor.
+// Awaits a PendingResponse: its readiness (on a ledger thread) is posted back to the
+// session's executor, which then makes the response.
 asio::awaitable<Response> await_pending(PendingResponse& pending) {
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Response)>(
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
       [&pending](auto handler) {
         auto ex = asio::get_associated_executor(handler);
         // The handler is move-only; std::function needs a copyable callable.
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        pending.start([h, ex](Response r) {
-          asio::post(ex, [h, r = std::move(r)]() mutable { std::move(*h)(std::move(r)); });
-        });
+        pending.start([h, ex] { asio::post(ex, [h]() mutable { std::move(*h)(); }); });
       },
       asio::use_awaitable);
+  co_return pending.finish();
 }
 
 }  // namespace

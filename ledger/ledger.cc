@@ -32,8 +32,9 @@ constexpr std::string_view kMetaRuleset = "ruleset";
 constexpr std::string_view kMetaRulesetLoadedAt = "ruleset_loaded_at";
 constexpr std::string_view kMetaSchema = "schema";
 // 2: a member's lots and offer uses in its record, entries chained by prev (no lots,
-// member_entries or offer-use keys). A data dir of another schema is refused at open.
-constexpr std::string_view kSchemaVersion = "2";
+// member_entries or offer-use keys). 3: idempotency records keep the command's outcome,
+// not a rendered response. A data dir of another schema is refused at open.
+constexpr std::string_view kSchemaVersion = "3";
 
 Error invalid(std::string detail) { return make_error(ErrorCode::invalid_request, detail); }
 
@@ -124,31 +125,30 @@ Timestamp decode_time(std::string_view v) {
 }
 
 // The idempotency family's value: the request's key (scope \0 Idempotency-Key), its
-// fingerprint, when it was stored and the response (docs/storage.md).
+// fingerprint, when it was stored and the command's outcome (docs/storage.md).
 std::string encode_idempotency(std::string_view key, const Fingerprint& fp, std::int64_t created,
-                               const StoredResponse& r) {
+                               const CommandOutcome& outcome) {
   internal::Encoder e;
-  e.out().reserve(64 + key.size() + r.body.size());
-  e.u8(1);
+  e.out().reserve(160 + key.size());
+  e.u8(2);
   e.str(key);
   e.raw(std::string_view(reinterpret_cast<const char*>(fp.data()), fp.size()));
   e.svarint(created);
-  e.varint(static_cast<std::uint64_t>(r.status));
-  e.str(r.body);
+  internal::encode_outcome(e, outcome);
   return e.take();
 }
 
+// outcome null: the key, fingerprint and time only (what open indexes).
 Status decode_idempotency(std::string_view value, std::string* key, Fingerprint* fp,
-                          std::int64_t* created, StoredResponse* r) {
+                          std::int64_t* created, CommandOutcome* outcome) {
   internal::Decoder d(value);
-  if (d.u8() != 1) return make_error(ErrorCode::internal, "corrupt idempotency record");
+  if (d.u8() != 2) return make_error(ErrorCode::internal, "corrupt idempotency record");
   *key = d.str();
   std::string_view raw = d.raw(32);
   if (d.ok()) std::copy(raw.begin(), raw.end(), reinterpret_cast<char*>(fp->data()));
   *created = d.svarint();
-  r->status = static_cast<int>(d.varint());
-  r->body = d.str();
-  if (!d.done()) return make_error(ErrorCode::internal, "corrupt idempotency record");
+  const bool good = outcome != nullptr ? internal::decode_outcome(d, outcome) && d.done() : d.ok();
+  if (!good) return make_error(ErrorCode::internal, "corrupt idempotency record");
   return Status::ok();
 }
 
@@ -312,8 +312,8 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   ENCORE_RETURN_IF_ERROR(store_->scan(Family::idempotency, "", "", [&](auto k, auto v) {
     IdempotencyIndex index;
     std::string key;
-    StoredResponse r;
-    decode_status = decode_idempotency(v, &key, &index.fingerprint, &index.created_micros, &r);
+    decode_status =
+        decode_idempotency(v, &key, &index.fingerprint, &index.created_micros, nullptr);
     if (!decode_status) return false;
     index.record = internal::be64_value(k);
     idempotency_records_ = index.record;
@@ -527,7 +527,7 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
   batch_first_seq_ = state_.last_seq + 1;
   batch_entry_count_ = 0;
   ++batch_number_;
-  batch_responses_.clear();
+  batch_records_.clear();
   rules_changed_ = false;
   std::vector<CommandOutcome> outcomes;
   outcomes.reserve(batch.size());
@@ -607,8 +607,24 @@ void LedgerImpl::record_fsync(std::chrono::steady_clock::duration took) {
   stats_.fsync_sum_us += us;
 }
 
-void LedgerImpl::complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes) {
+void LedgerImpl::complete(std::vector<Completion>& done,
+                          std::vector<CommandOutcome>& outcomes) const {
   for (std::size_t i = 0; i < done.size(); ++i) {
+    CommandOutcome& o = outcomes[i];
+    // Read here, not by the writer: the journal has them (durable, never purged) now.
+    for (std::size_t k = 0; o.replayed && k < o.entries.size(); ++k) {
+      auto value = store_->get(Family::journal, internal::be64_key(o.entries[k].seq));
+      Result<Entry> entry = value && value->has_value()
+                                ? internal::decode_journal_value(**value)
+                                : Result<Entry>(make_error(ErrorCode::unavailable,
+                                                           "cannot read a replayed entry"));
+      if (!entry) {
+        o = CommandOutcome{};
+        o.status = entry.error();
+        break;
+      }
+      o.entries[k] = std::move(*entry);
+    }
     // Taken out first: if a callback throws, the handler completes only the rest.
     Completion d = std::exchange(done[i], nullptr);
     if (d) d(std::move(outcomes[i]));
@@ -640,21 +656,25 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
                                 "this Idempotency-Key was used for a different request");
         return out;
       }
-      if (known->second.batch == batch_number_) {  // stored by this batch: not yet written
-        out.replayed = batch_responses_[known->second.slot];
-        return out;
-      }
-      auto stored =
-          store_->get(Family::idempotency, internal::be64_key(known->second.record));
-      if (!stored || !stored->has_value()) {
-        out.status = make_error(ErrorCode::unavailable, "cannot read the idempotency record");
-        return out;
+      // The record: this batch's copy (not written yet) or the stored one. Its entries are
+      // placeholders with their seq, read back from the journal once durable (complete()).
+      std::string record;
+      if (known->second.batch == batch_number_) {
+        record = batch_records_[known->second.slot];
+      } else {
+        auto stored =
+            store_->get(Family::idempotency, internal::be64_key(known->second.record));
+        if (!stored || !stored->has_value()) {
+          out.status = make_error(ErrorCode::unavailable, "cannot read the idempotency record");
+          return out;
+        }
+        record = std::move(**stored);
       }
       std::string stored_key;
       Fingerprint ignored{};
       std::int64_t created = 0;
-      StoredResponse r;
-      Status s = decode_idempotency(**stored, &stored_key, &ignored, &created, &r);
+      CommandOutcome replay;
+      Status s = decode_idempotency(record, &stored_key, &ignored, &created, &replay);
       if (s && stored_key != idem_key) {
         s = make_error(ErrorCode::internal, "idempotency record " +
                                                 std::to_string(known->second.record) +
@@ -664,8 +684,8 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
         out.status = s;
         return out;
       }
-      out.replayed = std::move(r);
-      return out;
+      replay.replayed = true;
+      return replay;
     }
   }
   std::vector<Entry> entries;
@@ -678,15 +698,14 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
   if (p.idempotency) {
     int http = out.status ? 200 : error_code_http_status(out.status.code());
     if (out.status || http == 404 || http == 409) {
-      StoredResponse r;
-      if (p.idempotency->render) r = p.idempotency->render(out);
       const std::uint64_t record = ++idempotency_records_;
-      batch_->put(Family::idempotency, internal::be64_key(record),
-                  encode_idempotency(idem_key, p.idempotency->fingerprint, now_.micros, r));
+      std::string value =
+          encode_idempotency(idem_key, p.idempotency->fingerprint, now_.micros, out);
+      batch_->put(Family::idempotency, internal::be64_key(record), value);
       idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros, record,
-                                                batch_number_, batch_responses_.size()};
+                                                batch_number_, batch_records_.size()};
       idempotency_order_.emplace_back(now_.micros, idem_key);
-      batch_responses_.push_back(std::move(r));
+      batch_records_.push_back(std::move(value));
     }
   }
   return out;

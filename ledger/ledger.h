@@ -250,11 +250,6 @@ using Command = std::variant<EnrollMember, PatchMember, RecordEvent, Redeem, Cre
 
 // ---- Outcomes and idempotency ---------------------------------------------------
 
-struct StoredResponse {
-  int status = 0;
-  std::string body{};
-};
-
 struct CommandOutcome {
   Status status{};                      // ok, or the business error (never partial)
   std::vector<Entry> entries{};         // the entries written, in seq order
@@ -264,8 +259,9 @@ struct CommandOutcome {
   std::vector<OfferPoints> offers{};    // events: offers that applied, in order
   std::int64_t points = 0;            // events: points earned
   Timestamp now{};                      // the recorded time of the command
-  // Set when an idempotency record answered: the stored response, written nothing.
-  std::optional<StoredResponse> replayed{};
+  // True when an idempotency record answered: everything above is the outcome first
+  // answered (from the record, its entries read back from the journal); nothing was written.
+  bool replayed = false;
 };
 
 using Fingerprint = std::array<std::uint8_t, 32>;  // sha256 of method, path and body
@@ -274,9 +270,8 @@ struct IdempotencyRequest {
   std::string scope{};  // the API key's id
   std::string key{};    // the Idempotency-Key header
   Fingerprint fingerprint{};
-  // Called on the writer thread when the outcome is to be stored (success, or an error
-  // whose HTTP status is 404 or 409); its result is stored in the same write as the effect.
-  std::function<StoredResponse(const CommandOutcome&)> render;
+  // The outcome is stored in the same write as the effect when it is a success or an
+  // error whose HTTP status is 404 or 409; a retry then gets it back with `replayed` set.
 };
 
 // Runs after the batch is durable (never before), on the writer thread (SyncMode::per_batch)

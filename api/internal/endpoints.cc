@@ -42,8 +42,10 @@ Response outcome_response(const ledger::CommandOutcome& o, const Render& render)
 }
 
 // A ledger write: submitted when the session starts it, answered after the batch is
-// durable. With an Idempotency-Key, the rendered answer is stored in the same write.
-class LedgerWrite final : public PendingResponse {
+// durable. The outcome is rendered by finish(), on the session's thread: a retry with the
+// same Idempotency-Key gets the stored outcome back and renders the same answer from it.
+class LedgerWrite final : public PendingResponse,
+                          public std::enable_shared_from_this<LedgerWrite> {
  public:
   LedgerWrite(ledger::Ledger& ledger, ledger::Command command,
               std::optional<ledger::IdempotencyRequest> idempotency, Render render)
@@ -52,33 +54,22 @@ class LedgerWrite final : public PendingResponse {
         idempotency_(std::move(idempotency)),
         render_(std::move(render)) {}
 
-  void start(std::function<void(Response)> done) override {
-    // Written by the render callback and read by the completion, both on the writer
-    // thread, one after the other.
-    auto rendered = std::make_shared<std::optional<Response>>();
-    if (idempotency_) {
-      idempotency_->render = [rendered, render = render_](const ledger::CommandOutcome& o) {
-        *rendered = outcome_response(o, render);
-        return ledger::StoredResponse{(*rendered)->status, (*rendered)->body};
-      };
-    }
+  void start(std::function<void()> ready) override {
+    // The completion writes outcome_ before calling ready; whoever calls finish() was told
+    // by ready (through a post or a future), which orders the two. It keeps this object
+    // alive: the session may be gone by the time the ledger completes.
     ledger_.submit(std::move(command_), std::move(idempotency_),
-                   [rendered, render = render_, done = std::move(done)](
+                   [self = shared_from_this(), ready = std::move(ready)](
                        ledger::CommandOutcome o) {
-                     if (o.replayed) {
-                       Response r;
-                       r.status = o.replayed->status;
-                       r.body = std::move(o.replayed->body);
-                       r.content_type =
-                           r.status >= 400 ? "application/problem+json" : "application/json";
-                       r.replayed = true;
-                       done(std::move(r));
-                     } else if (*rendered) {
-                       done(std::move(**rendered));
-                     } else {
-                       done(outcome_response(o, render));
-                     }
+                     self->outcome_ = std::move(o);
+                     ready();
                    });
+  }
+
+  Response finish() override {
+    Response r = outcome_response(outcome_, render_);
+    r.replayed = outcome_.replayed;
+    return r;
   }
 
  private:
@@ -86,6 +77,7 @@ class LedgerWrite final : public PendingResponse {
   ledger::Command command_;
   std::optional<ledger::IdempotencyRequest> idempotency_;
   Render render_;
+  ledger::CommandOutcome outcome_;
 };
 
 ledger::Fingerprint fingerprint(const Call& c) {

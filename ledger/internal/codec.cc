@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cstring>
+#include <optional>
 
 namespace encore::ledger::internal {
 namespace {
@@ -314,6 +315,143 @@ Result<Entry> decode_journal_value(std::string_view value) {
   if (!d.done()) return corrupt("bad field encoding");
   std::memcpy(entry.hash.data(), value.data() + value.size() - 32, 32);
   return entry;
+}
+
+namespace {
+
+std::optional<ErrorCode> error_code_named(std::string_view name) {
+#define ENCORE_X(code, http, title) \
+  if (name == #code) return ErrorCode::code;
+  ENCORE_ERROR_CODES(ENCORE_X)
+#undef ENCORE_X
+  return std::nullopt;
+}
+
+enum OutcomeParts : std::uint8_t { kBalance = 1, kMember = 2, kHold = 4 };
+
+}  // namespace
+
+void encode_outcome(Encoder& e, const CommandOutcome& o) {
+  if (o.status) {
+    e.str("");
+  } else {
+    e.str(error_code_name(o.status.code()));
+    e.str(o.status.error().detail);
+  }
+  e.svarint(o.now.micros);
+  // Seqs as differences (a command's entries are consecutive: 1, 1, ...).
+  e.varint(o.entries.size());
+  Seq last = 0;
+  for (const Entry& entry : o.entries) {
+    e.varint(entry.seq - last);
+    last = entry.seq;
+  }
+  e.u8(static_cast<std::uint8_t>((o.balance ? kBalance : 0) | (o.member ? kMember : 0) |
+                                 (o.hold ? kHold : 0)));
+  if (const auto& b = o.balance) {
+    e.str(b->member);
+    e.svarint(b->available);
+    e.svarint(b->pending);
+    e.svarint(b->held);
+    e.svarint(b->lifetime_earned);
+    e.str(b->tier);
+    e.varint(b->expiring.size());
+    for (const auto& x : b->expiring) {
+      e.svarint(days_from_civil(x.date));
+      e.svarint(x.points);
+    }
+    e.varint(b->as_of);
+  }
+  if (const auto& m = o.member) {
+    e.str(m->id);
+    e.u8(static_cast<std::uint8_t>(m->status));
+    e.str(m->tier);
+    e.u8(m->birthday ? 1 : 0);
+    if (m->birthday) e.svarint(days_from_civil(*m->birthday));
+    encode_attributes(e, m->attributes);
+    e.svarint(m->enrolled_at.micros);
+  }
+  if (const auto& h = o.hold) {
+    e.str(h->id);
+    e.str(h->member);
+    e.svarint(h->points);
+    e.u8(static_cast<std::uint8_t>(h->status));
+    e.svarint(h->created_at.micros);
+    e.svarint(h->expires_at.micros);
+    e.str(h->order_id);
+    e.svarint(h->captured);
+  }
+  e.varint(o.offers.size());
+  for (const auto& offer : o.offers) {
+    e.str(offer.id);
+    e.str(offer.name);
+    e.svarint(offer.points);
+  }
+  e.svarint(o.points);
+}
+
+bool decode_outcome(Decoder& d, CommandOutcome* o) {
+  std::string code = d.str();
+  if (!code.empty()) {
+    auto known = error_code_named(code);
+    std::string detail = d.str();
+    if (!known) return false;
+    o->status = make_error(*known, std::move(detail));
+  }
+  o->now = Timestamp{d.svarint()};
+  const std::uint64_t entries = d.varint();
+  if (!d.ok() || entries > 1'000'000) return false;
+  o->entries.resize(entries);
+  Seq last = 0;
+  for (Entry& entry : o->entries) entry.seq = last += d.varint();
+  const std::uint8_t parts = d.u8();
+  if ((parts & kBalance) != 0) {
+    Balance& b = o->balance.emplace();
+    b.member = d.str();
+    b.available = d.svarint();
+    b.pending = d.svarint();
+    b.held = d.svarint();
+    b.lifetime_earned = d.svarint();
+    b.tier = d.str();
+    const std::uint64_t n = d.varint();
+    for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
+      ExpiringPoints x;
+      x.date = civil_from_days(d.svarint());
+      x.points = d.svarint();
+      b.expiring.push_back(x);
+    }
+    b.as_of = d.varint();
+  }
+  if ((parts & kMember) != 0) {
+    Member& m = o->member.emplace();
+    m.id = d.str();
+    m.status = static_cast<MemberStatus>(d.u8());
+    m.tier = d.str();
+    if (d.u8() != 0) m.birthday = civil_from_days(d.svarint());
+    m.attributes = decode_attributes(d);
+    m.enrolled_at = Timestamp{d.svarint()};
+  }
+  if ((parts & kHold) != 0) {
+    Hold& h = o->hold.emplace();
+    h.id = d.str();
+    h.member = d.str();
+    h.points = d.svarint();
+    h.status = static_cast<HoldStatus>(d.u8());
+    h.created_at = Timestamp{d.svarint()};
+    h.expires_at = Timestamp{d.svarint()};
+    h.order_id = d.str();
+    h.captured = d.svarint();
+  }
+  const std::uint64_t offers = d.varint();
+  for (std::uint64_t i = 0; i < offers && d.ok(); ++i) {
+    OfferPoints offer;
+    offer.id = d.str();
+    offer.name = d.str();
+    offer.points = d.svarint();
+    o->offers.push_back(std::move(offer));
+  }
+  o->points = d.svarint();
+  return d.ok();
 }
 
 std::string encode_rule_files(const std::vector<rules::RuleFile>& files) {

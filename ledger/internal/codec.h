@@ -85,6 +85,13 @@ rules::AttributeValue decode_attribute_value(Decoder& d);
 void encode_attributes(Encoder& e, const rules::Attributes& attributes);
 rules::Attributes decode_attributes(Decoder& d);
 
+// A command's outcome, as an idempotency record keeps it for a retry (docs/storage.md):
+// its entries by seq only (the journal has them; decode leaves placeholders holding just
+// the seq), the rest in full. Errors are kept by code name, so the code table may grow.
+void encode_outcome(Encoder& e, const CommandOutcome& outcome);
+// False when the bytes are not an outcome.
+bool decode_outcome(Decoder& d, CommandOutcome* outcome);
+
 // The rulesets family's record: version 1, the file count, then (name, content) per file.
 std::string encode_rule_files(const std::vector<rules::RuleFile>& files);
 // internal ("corrupt rule set record") when the value is not one.

@@ -70,7 +70,7 @@ class LedgerImpl {
     Fingerprint fingerprint{};
     std::int64_t created_micros = 0;
     std::uint64_t record = 0;  // its key in the idempotency family: be64(record)
-    // Stored by batch number `batch` (0: before this run) as batch_responses_[slot]: a
+    // Stored by batch number `batch` (0: before this run) as batch_records_[slot]: a
     // retry in the same batch replays from there (the record is not written yet).
     std::uint64_t batch = 0;
     std::size_t slot = 0;
@@ -97,7 +97,9 @@ class LedgerImpl {
   void build_batch();
   Published prepare_publish();
   void commit_publish(Published& view, std::size_t commands);
-  static void complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes);
+  // Calls each completion once the batch is durable; a replayed outcome's entries are read
+  // back from the journal first.
+  void complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes) const;
   static void fail_all(std::vector<Completion>& done, const std::string& detail);
   void syncer_loop();
   // Adds one WAL sync's duration to stats_ (metrics only; never read by apply).
@@ -140,7 +142,7 @@ class LedgerImpl {
   std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
   std::uint64_t idempotency_records_ = 0;  // the last record number stored
   std::uint64_t batch_number_ = 0;               // batches processed by this writer
-  std::vector<StoredResponse> batch_responses_;  // idempotent responses stored by this batch
+  std::vector<std::string> batch_records_;  // idempotency records stored by this batch
   std::optional<internal::Store::Batch> batch_;
   // This batch's entries: each command's in its outcome (collect_ while it runs,
   // batch_outcomes_ after), timers' that ran before a command in batch_entries_.

@@ -60,9 +60,7 @@ int main(int argc, char** argv) {
         say("S " + c.line());
         auto out = ledger.submit(c.command(), c.idempotency()).get();
         if (!out.status && out.status.code() == ErrorCode::unavailable) std::_Exit(4);
-        std::int64_t effect = 0;
-        for (const auto& e : out.entries) effect += e.points;
-        say("A " + c.key + " " + std::to_string(effect));
+        say("A " + c.key + " " + std::to_string(crash::effect_of(out)));
       }
     });
   }

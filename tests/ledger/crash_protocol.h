@@ -48,17 +48,16 @@ struct CrashCommand {
       h = (h ^ i) * 1099511628211ull;
       r.fingerprint[i] = static_cast<std::uint8_t>(h >> 56);
     }
-    // The stored body is the change to the member's total: "effect <points>".
-    r.render = [](const CommandOutcome& out) {
-      StoredResponse s;
-      std::int64_t effect = 0;
-      for (const auto& e : out.entries) effect += e.points;
-      s.status = out.status ? 201 : error_code_http_status(out.status.code());
-      s.body = "effect " + std::to_string(effect);
-      return s;
-    };
     return r;
   }
 };
+
+// The change to the member's total: the points of the entries it wrote (or, replayed, the
+// entries it wrote first, read back from the journal).
+inline std::int64_t effect_of(const CommandOutcome& out) {
+  std::int64_t effect = 0;
+  for (const auto& e : out.entries) effect += e.points;
+  return effect;
+}
 
 }  // namespace encore::ledger::crash

@@ -17,61 +17,120 @@ IdempotencyRequest idem(const std::string& key, std::uint8_t body) {
   r.scope = "pos-key";
   r.key = key;
   r.fingerprint.fill(body);
-  r.render = [](const CommandOutcome& out) {
-    StoredResponse s;
-    s.status = out.status ? 201 : error_code_http_status(out.status.code());
-    s.body = out.status ? "ok:" + std::to_string(out.entries.empty() ? 0 : out.entries[0].seq)
-                        : std::string(error_code_name(out.status.code()));
-    return s;
-  };
   return r;
+}
+
+// A replay is the first outcome again, field by field (its entries read back from the
+// journal), marked replayed.
+void check_replays(const CommandOutcome& replay, const CommandOutcome& first) {
+  REQUIRE(replay.replayed);
+  CHECK_FALSE(first.replayed);
+  CHECK(replay.status.is_ok() == first.status.is_ok());
+  if (!first.status) {
+    CHECK(error_code_name(replay.status.code()) == error_code_name(first.status.code()));
+    CHECK(replay.status.error().detail == first.status.error().detail);
+  }
+  CHECK(replay.now == first.now);
+  REQUIRE(replay.entries.size() == first.entries.size());
+  for (std::size_t i = 0; i < first.entries.size(); ++i) {
+    const Entry& a = replay.entries[i];
+    const Entry& b = first.entries[i];
+    CHECK(a.seq == b.seq);
+    CHECK(a.hash == b.hash);
+    CHECK(a.member == b.member);
+    CHECK(a.kind == b.kind);
+    CHECK(a.points == b.points);
+    CHECK(a.amount == b.amount);
+    CHECK(a.offer == b.offer);
+    CHECK(a.hold == b.hold);
+    CHECK(a.order_id == b.order_id);
+  }
+  REQUIRE(replay.balance.has_value() == first.balance.has_value());
+  if (first.balance) {
+    CHECK(replay.balance->member == first.balance->member);
+    CHECK(replay.balance->available == first.balance->available);
+    CHECK(replay.balance->pending == first.balance->pending);
+    CHECK(replay.balance->held == first.balance->held);
+    CHECK(replay.balance->lifetime_earned == first.balance->lifetime_earned);
+    CHECK(replay.balance->tier == first.balance->tier);
+    CHECK(replay.balance->as_of == first.balance->as_of);
+    REQUIRE(replay.balance->expiring.size() == first.balance->expiring.size());
+    for (std::size_t i = 0; i < first.balance->expiring.size(); ++i) {
+      CHECK(replay.balance->expiring[i].date == first.balance->expiring[i].date);
+      CHECK(replay.balance->expiring[i].points == first.balance->expiring[i].points);
+    }
+  }
+  REQUIRE(replay.member.has_value() == first.member.has_value());
+  if (first.member) {
+    CHECK(replay.member->id == first.member->id);
+    CHECK(replay.member->status == first.member->status);
+    CHECK(replay.member->tier == first.member->tier);
+    CHECK(replay.member->birthday == first.member->birthday);
+    CHECK(replay.member->attributes == first.member->attributes);
+    CHECK(replay.member->enrolled_at == first.member->enrolled_at);
+  }
+  REQUIRE(replay.hold.has_value() == first.hold.has_value());
+  if (first.hold) {
+    CHECK(replay.hold->id == first.hold->id);
+    CHECK(replay.hold->member == first.hold->member);
+    CHECK(replay.hold->points == first.hold->points);
+    CHECK(replay.hold->status == first.hold->status);
+    CHECK(replay.hold->created_at == first.hold->created_at);
+    CHECK(replay.hold->expires_at == first.hold->expires_at);
+    CHECK(replay.hold->order_id == first.hold->order_id);
+    CHECK(replay.hold->captured == first.hold->captured);
+  }
+  REQUIRE(replay.offers.size() == first.offers.size());
+  for (std::size_t i = 0; i < first.offers.size(); ++i) {
+    CHECK(replay.offers[i].id == first.offers[i].id);
+    CHECK(replay.offers[i].name == first.offers[i].name);
+    CHECK(replay.offers[i].points == first.offers[i].points);
+  }
+  CHECK(replay.points == first.points);
 }
 
 }  // namespace
 
-TEST_CASE("an idempotency key replays the stored response and writes nothing") {
+TEST_CASE("an idempotency key replays the stored outcome and writes nothing") {
   Fixture f;
   f.funded("m-1", "100.00");
   auto first = f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1));
   REQUIRE(first.status);
   CHECK_FALSE(first.replayed);
   Seq seq = f.ledger->last_seq();
+  f.ok(Adjust{.member = "m-1", .points = 7, .reason = "later"});
+  seq = f.ledger->last_seq();
   auto again = f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1));
-  REQUIRE(again.replayed);
-  CHECK(again.replayed->status == 201);
-  CHECK(again.replayed->body == "ok:" + std::to_string(first.entries[0].seq));
-  CHECK(again.entries.empty());
+  check_replays(again, first);
   CHECK(f.ledger->last_seq() == seq);
-  CHECK(f.balance("m-1").available == 90);
+  CHECK(f.balance("m-1").available == 97);
 
   SUBCASE("the same key with another request is idempotency_key_reused") {
     auto other = f.run(Redeem{.member = "m-1", .points = 11}, idem("k1", 2));
     CHECK(code_of(other) == ErrorCode::idempotency_key_reused);
-    CHECK(f.balance("m-1").available == 90);
+    CHECK(f.balance("m-1").available == 97);
   }
   SUBCASE("keys are scoped to the API key") {
     auto r = idem("k1", 1);
     r.scope = "other-key";
     auto out = f.run(Redeem{.member = "m-1", .points = 10}, r);
     CHECK_FALSE(out.replayed);
-    CHECK(f.balance("m-1").available == 80);
+    CHECK(f.balance("m-1").available == 87);
   }
   SUBCASE("a 409 is stored and replayed") {
     auto refused = f.run(Redeem{.member = "m-1", .points = 1000}, idem("k2", 3));
     CHECK(code_of(refused) == ErrorCode::insufficient_points);
     f.ok(Adjust{.member = "m-1", .points = 5000, .reason = "top up"});
     auto replay = f.run(Redeem{.member = "m-1", .points = 1000}, idem("k2", 3));
-    REQUIRE(replay.replayed);
-    CHECK(replay.replayed->status == 409);
-    CHECK(replay.replayed->body == "insufficient_points");
+    check_replays(replay, refused);
+    CHECK(code_of(replay) == ErrorCode::insufficient_points);
   }
   SUBCASE("a 404 is stored and replayed") {
-    CHECK(code_of(f.run(Redeem{.member = "ghost", .points = 1}, idem("k3", 4))) ==
-          ErrorCode::member_not_found);
+    auto refused = f.run(Redeem{.member = "ghost", .points = 1}, idem("k3", 4));
+    CHECK(code_of(refused) == ErrorCode::member_not_found);
     f.enroll("ghost");
     auto replay = f.run(Redeem{.member = "ghost", .points = 1}, idem("k3", 4));
-    REQUIRE(replay.replayed);
-    CHECK(replay.replayed->status == 404);
+    check_replays(replay, refused);
   }
   SUBCASE("a 400 is not stored: a corrected retry with the same key is processed") {
     CHECK(code_of(f.run(Redeem{.member = "m-1", .points = 0}, idem("k4", 5))) ==
@@ -79,29 +138,88 @@ TEST_CASE("an idempotency key replays the stored response and writes nothing") {
     auto retry = f.run(Redeem{.member = "m-1", .points = 5}, idem("k4", 6));
     REQUIRE(retry.status);
     CHECK_FALSE(retry.replayed);
-    CHECK(f.balance("m-1").available == 85);
+    CHECK(f.balance("m-1").available == 92);
   }
   SUBCASE("records survive a reopen") {
     f.reopen();
     auto replay = f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1));
-    REQUIRE(replay.replayed);
-    CHECK(f.balance("m-1").available == 90);
+    check_replays(replay, first);
+    CHECK(f.balance("m-1").available == 97);
   }
   SUBCASE("records are purged after the ttl") {
     f.advance_days(7);
     auto fresh = f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1));
     REQUIRE(fresh.status);
     CHECK_FALSE(fresh.replayed);
-    CHECK(f.balance("m-1").available == 80);
+    CHECK(f.balance("m-1").available == 87);
     // The purge deleted the old record and the new one replaces it, across a reopen too.
     f.reopen();
     auto replay = f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1));
-    REQUIRE(replay.replayed);
-    CHECK(f.balance("m-1").available == 80);
+    check_replays(replay, fresh);
+    CHECK(f.balance("m-1").available == 87);
     f.advance_days(7);
     f.reopen();
     CHECK_FALSE(f.run(Redeem{.member = "m-1", .points = 10}, idem("k1", 1)).replayed);
-    CHECK(f.balance("m-1").available == 70);
+    CHECK(f.balance("m-1").available == 77);
+  }
+}
+
+TEST_CASE("every command's outcome replays field by field, before and after a reopen") {
+  const char* offers = R"json({"offers": [
+    {"id": "vinyl", "name": "Vinyl \"week\"", "when": "any(event.items, item.category == 'vinyl')",
+     "award": "25"},
+    {"id": "all", "name": "Everyone", "award": "3"}]})json";
+  const char* tiers = R"({"window_days": 30, "levels": [{"id": "fan", "threshold": 0},
+    {"id": "superfan", "threshold": 40}]})";
+  Fixture f(make_rules({{"program.json", program_json(1, R"({"policy": "fixed", "days": 30})",
+                                                      tiers)},
+                        {"offers.json", offers}}));
+  std::vector<std::pair<Command, CommandOutcome>> firsts;
+  std::uint8_t n = 0;
+  auto run = [&](Command c) {
+    auto out = f.run(c, idem("every-" + std::to_string(n), n));
+    ++n;
+    INFO("command " << int(n));
+    REQUIRE(out.status);
+    firsts.emplace_back(std::move(c), out);
+    return out;
+  };
+  EnrollMember enroll{.id = "m-1", .birthday = CivilDate{1990, 2, 28}};
+  enroll.attributes.emplace("city", std::string("Lyon"));
+  enroll.attributes.emplace("age", std::int64_t{36});
+  run(enroll);
+  RecordEvent buy = purchase("m-1", "60.00");
+  rules::Item vinyl;
+  vinyl.sku = "LP-1";
+  vinyl.category = "vinyl";
+  vinyl.unit_price = money("20.00");
+  vinyl.total = vinyl.unit_price;
+  buy.event.items.push_back(vinyl);
+  auto bought = run(buy);
+  CHECK(bought.offers.size() == 2);
+  f.advance_days(2);  // vested: the balance lists what expires
+  run(purchase("m-1", "1.00"));
+  PatchMember patch{.id = "m-1", .birthday = CivilDate{1991, 3, 1}};
+  patch.attributes["city"] = std::nullopt;
+  run(patch);
+  auto hold = run(CreateHold{.member = "m-1", .points = 20, .order_id = "o-9"});
+  run(CaptureHold{.hold = hold.hold->id, .points = 5});
+  auto other = run(CreateHold{.member = "m-1", .points = 4});
+  run(VoidHold{.hold = other.hold->id});
+  auto redeemed = run(Redeem{.member = "m-1", .points = 6, .order_id = "r-1"});
+  run(Reverse{.seq = redeemed.entries[0].seq, .points = 2, .reason = "refund"});
+  run(Adjust{.member = "m-1", .points = -3, .reason = "goodwill"});
+  REQUIRE(firsts.back().second.balance);
+  CHECK_FALSE(firsts.back().second.balance->expiring.empty());
+  for (bool reopened : {false, true}) {
+    if (reopened) f.reopen();
+    const Seq last = f.ledger->last_seq();
+    for (std::size_t i = 0; i < firsts.size(); ++i) {
+      INFO("command " << i + 1 << (reopened ? " after a reopen" : ""));
+      auto replay = f.run(firsts[i].first, idem("every-" + std::to_string(i), std::uint8_t(i)));
+      check_replays(replay, firsts[i].second);
+    }
+    CHECK(f.ledger->last_seq() == last);
   }
 }
 
@@ -114,15 +232,21 @@ TEST_CASE("concurrent duplicates of one idempotency key apply once") {
   }
   int applied = 0;
   int replayed = 0;
+  std::vector<CommandOutcome> replays;
+  CommandOutcome first;
   for (auto& o : outs) {
     auto out = o.get();
     REQUIRE(out.status);
     if (out.replayed) {
       ++replayed;
+      replays.push_back(std::move(out));
     } else {
       ++applied;
+      first = std::move(out);
     }
   }
+  // Some came in the batch that applied it (replayed from the batch's copy of the record).
+  for (const auto& r : replays) check_replays(r, first);
   CHECK(applied == 1);
   CHECK(replayed == 49);
   CHECK(f.balance("m-1").available == 90);

@@ -22,7 +22,6 @@ IdempotencyRequest request(int i) {
   r.scope = "pos";
   r.key = "k-" + std::to_string(i);
   r.fingerprint.fill(static_cast<std::uint8_t>(i));
-  r.render = [](const CommandOutcome&) { return StoredResponse{201, "{}"}; };
   return r;
 }
 

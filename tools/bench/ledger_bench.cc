@@ -115,15 +115,6 @@ class Driver {
       for (std::size_t i = 0; i < r.fingerprint.size(); ++i) {
         r.fingerprint[i] = static_cast<std::uint8_t>(rng_());
       }
-      // The server stores the rendered response; a body of typical size.
-      r.render = [](const ledger::CommandOutcome& out) {
-        ledger::StoredResponse s;
-        s.status = out.status ? 201 : 409;
-        s.body = "{\"points\": " + std::to_string(out.points) + ", \"entries\": " +
-                 std::to_string(out.entries.size()) + ", \"balance\": {\"available\": " +
-                 (out.balance ? std::to_string(out.balance->available) : "0") + "}}";
-        return s;
-      };
       idem = std::move(r);
     }
     started_[slot] = Steady::now();
@@ -236,7 +227,6 @@ ledger::IdempotencyRequest replay_request(std::uint64_t i) {
   r.scope = "replay";
   r.key = "k-" + std::to_string(i);
   r.fingerprint.fill(static_cast<std::uint8_t>(i));
-  r.render = [](const ledger::CommandOutcome&) { return ledger::StoredResponse{201, "{}"}; };
   return r;
 }
 

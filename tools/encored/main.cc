@@ -26,10 +26,11 @@ using namespace encore;
 // Answers a handler response synchronously (SIGHUP reload).
 api::Response wait_for(api::Response r) {
   if (!r.pending) return r;
-  std::promise<api::Response> promise;
+  std::promise<void> promise;
   auto future = promise.get_future();
-  r.pending->start([&promise](api::Response out) { promise.set_value(std::move(out)); });
-  return future.get();
+  r.pending->start([&promise] { promise.set_value(); });
+  future.get();
+  return r.pending->finish();
 }
 
 }  // namespace
