@@ -764,7 +764,7 @@ Response rules_get(const Call& c) {
   JsonWriter w(r.body);
   w.begin_object();
   w.field("version", rs.version());
-  w.field("loaded_at", format_rfc3339(info.loaded_at));
+  w.key("loaded_at").time(info.loaded_at);
   w.key("offers").begin_array();
   for (std::size_t i = 0; i < rs.offers().size(); ++i) {
     const auto& o = rs.offers()[i];
@@ -895,7 +895,7 @@ Response admin_clock(const Call& c) {
     if (clock != nullptr && clock->now() > now) now = clock->now();
     Response r = json_response(200, {});
     JsonWriter w(r.body);
-    w.begin_object().field("now", format_rfc3339(now)).end_object();
+    w.begin_object().key("now").time(now).end_object();
     return r;
   });
 }

@@ -80,6 +80,31 @@ JsonWriter& JsonWriter::null() {
 
 JsonWriter& JsonWriter::decimal(Decimal d) { return string(d.to_string()); }
 
+JsonWriter& JsonWriter::time(Timestamp t) {
+  before_value();
+  char buf[rfc3339_chars_max + 2];
+  buf[0] = '"';
+  const std::size_t n = format_rfc3339(t, buf + 1);
+  buf[n + 1] = '"';
+  out_.append(buf, n + 2);
+  return *this;
+}
+
+JsonWriter& JsonWriter::hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  before_value();
+  const std::size_t at = out_.size();
+  out_.resize(at + 2 * bytes.size() + 2);
+  char* p = out_.data() + at;
+  *p++ = '"';
+  for (std::uint8_t b : bytes) {
+    *p++ = kDigits[b >> 4];
+    *p++ = kDigits[b & 15];
+  }
+  *p = '"';
+  return *this;
+}
+
 JsonWriter& JsonWriter::raw(std::string_view json) {
   before_value();
   out_.append(json);

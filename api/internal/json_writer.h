@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "rules/base/json_text.h"
 
 #include "rules/base/decimal.h"
+#include "rules/base/time.h"
 
 namespace encore::api::internal {
 
@@ -31,6 +33,10 @@ class JsonWriter {
   JsonWriter& decimal(Decimal d);
   // Text that is already valid JSON (a stored response body, a nested document).
   JsonWriter& raw(std::string_view json);
+  // An RFC 3339 time and bytes as lowercase hex, as JSON strings: both are written in place
+  // (no temporary string, nothing to escape); an entry has up to four times and a hash.
+  JsonWriter& time(Timestamp t);
+  JsonWriter& hex(std::span<const std::uint8_t> bytes);
 
   // key + value shorthands.
   JsonWriter& field(std::string_view k, std::string_view v) { return key(k).string(v); }

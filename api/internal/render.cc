@@ -6,7 +6,7 @@ namespace encore::api::internal {
 void write_optional_time(JsonWriter& w, std::string_view key, const std::optional<Timestamp>& t) {
   w.key(key);
   if (t) {
-    w.string(format_rfc3339(*t));
+    w.time(*t);
   } else {
     w.null();
   }
@@ -37,8 +37,8 @@ void write_entry(JsonWriter& w, const ledger::Entry& e) {
   w.field("kind", ledger::entry_kind_name(e.kind));
   w.field("points", e.points);
   w.field("amount", e.amount);
-  w.field("occurred_at", format_rfc3339(e.occurred_at));
-  w.field("recorded_at", format_rfc3339(e.recorded_at));
+  w.key("occurred_at").time(e.occurred_at);
+  w.key("recorded_at").time(e.recorded_at);
   w.field_or_null("channel", e.channel);
   w.field_or_null("store", e.store);
   w.field_or_null("order_id", e.order_id);
@@ -52,11 +52,11 @@ void write_entry(JsonWriter& w, const ledger::Entry& e) {
   w.field_or_null("hold", e.hold);
   w.field_or_null("reason", e.reason);
   w.field("ruleset", e.ruleset);
-  w.field("hash", ledger::hash_hex(e.hash));
+  w.key("hash").hex(e.hash);
   if (!e.tier.empty()) w.field("tier", e.tier);
   if (e.lot != 0) w.key("lot").uinteger(e.lot);
-  if (e.vests_at) w.field("vests_at", format_rfc3339(*e.vests_at));
-  if (e.expires_at) w.field("expires_at", format_rfc3339(*e.expires_at));
+  if (e.vests_at) w.key("vests_at").time(*e.vests_at);
+  if (e.expires_at) w.key("expires_at").time(*e.expires_at);
   w.end_object();
 }
 
@@ -90,7 +90,7 @@ void write_member(JsonWriter& w, const ledger::Member& m, const ledger::Balance*
   }
   w.key("attributes");
   write_attributes(w, m.attributes);
-  w.field("enrolled_at", format_rfc3339(m.enrolled_at));
+  w.key("enrolled_at").time(m.enrolled_at);
   if (balance != nullptr) {
     w.key("balance");
     write_balance(w, *balance);
@@ -104,8 +104,8 @@ void write_hold(JsonWriter& w, const ledger::Hold& h) {
   w.field("member", h.member);
   w.field("points", h.points);
   w.field("status", ledger::hold_status_name(h.status));
-  w.field("expires_at", format_rfc3339(h.expires_at));
-  w.field("created_at", format_rfc3339(h.created_at));
+  w.key("expires_at").time(h.expires_at);
+  w.key("created_at").time(h.created_at);
   w.field_or_null("order_id", h.order_id);
   w.field("captured", h.captured);
   w.end_object();

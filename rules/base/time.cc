@@ -137,7 +137,25 @@ CivilDate utc_date(Timestamp t) {
   return civil_from_days(days);
 }
 
+namespace {
+
+// n as `width` decimal digits, zero-padded. REQUIRES: 0 <= n < 10^width.
+char* put_digits(char* p, int n, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  return p + width;
+}
+
+}  // namespace
+
 std::string format_rfc3339(Timestamp t) {
+  char buf[rfc3339_chars_max];
+  return std::string(buf, format_rfc3339(t, buf));
+}
+
+std::size_t format_rfc3339(Timestamp t, char* out) {
   std::int64_t seconds = t.seconds();
   std::int64_t micros = t.micros - seconds * micros_per_second;
   std::int64_t days = seconds / 86400;
@@ -147,17 +165,35 @@ std::string format_rfc3339(Timestamp t) {
     --days;
   }
   CivilDate d = civil_from_days(days);
-  char buf[48];
-  if (micros == 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", d.year, d.month, d.day,
-                  static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
-                  static_cast<int>(sod % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", d.year, d.month, d.day,
-                  static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
-                  static_cast<int>(sod % 60), static_cast<int>(micros));
+  if (d.year < 0 || d.year > 9999) {  // outside what clients send; printf pads and signs
+    const int n = micros == 0
+                      ? std::snprintf(out, rfc3339_chars_max, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                                      d.year, d.month, d.day, static_cast<int>(sod / 3600),
+                                      static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60))
+                      : std::snprintf(out, rfc3339_chars_max,
+                                      "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", d.year, d.month,
+                                      d.day, static_cast<int>(sod / 3600),
+                                      static_cast<int>(sod / 60 % 60),
+                                      static_cast<int>(sod % 60), static_cast<int>(micros));
+    return static_cast<std::size_t>(n);
   }
-  return buf;
+  char* p = put_digits(out, d.year, 4);
+  *p++ = '-';
+  p = put_digits(p, d.month, 2);
+  *p++ = '-';
+  p = put_digits(p, d.day, 2);
+  *p++ = 'T';
+  p = put_digits(p, static_cast<int>(sod / 3600), 2);
+  *p++ = ':';
+  p = put_digits(p, static_cast<int>(sod / 60 % 60), 2);
+  *p++ = ':';
+  p = put_digits(p, static_cast<int>(sod % 60), 2);
+  if (micros != 0) {
+    *p++ = '.';
+    p = put_digits(p, static_cast<int>(micros), 6);
+  }
+  *p++ = 'Z';
+  return static_cast<std::size_t>(p - out);
 }
 
 }  // namespace encore

@@ -48,6 +48,10 @@ int weekday_from_days(std::int64_t days);
 Result<Timestamp> parse_rfc3339(std::string_view text);
 // "2026-11-22T14:00:00Z", or with 6 fraction digits when micros are not whole seconds.
 std::string format_rfc3339(Timestamp t);
+// The same into buf (at least rfc3339_chars_max bytes, no terminator); returns the length.
+// Responses write several times each; this one needs no allocation nor printf.
+inline constexpr std::size_t rfc3339_chars_max = 48;
+std::size_t format_rfc3339(Timestamp t, char* buf);
 
 // "YYYY-MM-DD", checked (month 1-12, day within the month).
 Result<CivilDate> parse_civil_date(std::string_view text);

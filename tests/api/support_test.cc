@@ -35,6 +35,16 @@ TEST_CASE("the JSON writer escapes quotes, backslashes and control characters") 
   CHECK(out == R"({"a\"b":"x\\y\n\u0001z","n":-5,"l":[1,null,true]})");
 }
 
+TEST_CASE("the JSON writer writes times and hex bytes in place, with commas") {
+  std::string out = "{";
+  JsonWriter w(out);
+  const std::uint8_t bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+  w.begin_array().time(Timestamp{1'795'356'000'000'000}).hex(bytes).time(Timestamp{-1});
+  w.hex(std::span<const std::uint8_t>()).end_array();
+  CHECK(out ==
+        R"({["2026-11-22T14:00:00Z","000fa5ff","1969-12-31T23:59:59.999999Z",""])");
+}
+
 TEST_CASE("the JSON writer escapes every byte that needs it wherever it falls in a string") {
   // Reference: one byte at a time. Each byte value is placed at each position of a string
   // longer than two 8-byte words, among plain ASCII and UTF-8 bytes.

@@ -2,6 +2,8 @@
 // exact decimals and RFC 3339 / civil-date conversions, on edge cases.
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <random>
 #include <set>
 #include <string>
 
@@ -98,6 +100,42 @@ TEST_CASE("RFC 3339 times round-trip and bad ones are refused") {
   for (auto s : {"2026-11-22", "2026-11-22T14:00:00", "2026-02-30T00:00:00Z",
                  "2026-11-22T24:00:00Z", "2026-11-22 14:00:00Z", "2026-11-22T14:00:00Zx"}) {
     CHECK_MESSAGE(!parse_rfc3339(s).has_value(), s);
+  }
+}
+
+TEST_CASE("RFC 3339 formatting matches a printf reference over many times and years") {
+  // The reference: the printf formatting the writer used before it wrote digits itself.
+  auto reference = [](Timestamp t) {
+    std::int64_t days = t.micros / 86'400'000'000;
+    std::int64_t rest = t.micros % 86'400'000'000;
+    if (rest < 0) {
+      rest += 86'400'000'000;
+      --days;
+    }
+    const CivilDate d = civil_from_days(days);
+    const auto sod = static_cast<int>(rest / 1'000'000);
+    const auto micros = static_cast<int>(rest % 1'000'000);
+    char buf[64];
+    if (micros == 0) {
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", d.year, d.month, d.day,
+                    sod / 3600, sod / 60 % 60, sod % 60);
+    } else {
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", d.year, d.month,
+                    d.day, sod / 3600, sod / 60 % 60, sod % 60, micros);
+    }
+    return std::string(buf);
+  };
+  std::mt19937_64 rng(7);
+  const std::int64_t year = 365LL * 86'400'000'000;
+  for (int i = 0; i < 20'000; ++i) {
+    // Mostly around now, some whole seconds, some far (year 0 to 12000, and before 1970).
+    std::int64_t micros = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(
+                              200 * year)) - 100 * year + 56 * year;
+    if (i % 4 == 0) micros -= micros % 1'000'000;
+    if (i % 50 == 0) micros = static_cast<std::int64_t>(rng() % (12'000ULL * year)) - 1970 * year;
+    const Timestamp t{micros};
+    INFO("micros " << micros);
+    CHECK(format_rfc3339(t) == reference(t));
   }
 }
 

@@ -5,6 +5,9 @@
 # reads, purchases and the POS mix at 16, 64 and 256 connections, SECONDS each, and prints
 # a markdown table. With PEERS=1 it also runs the peers' limits.sh (nginx ceiling) and
 # pg-ledger.sh in the same run.
+# With THREAD_CPU=1 each row also prints (on stderr) the CPU time per request of each
+# encored thread (writer, syncer, I/O, RocksDB), which a noisy machine disturbs far less.
+# WORKLOADS="purchase" runs only some of the rows (balance, purchase, mix).
 #   SECONDS_EACH=15 ENCORE_MEMBERS=100000 CONNS="16 64 256" PEERS=1 tools/bench/http/run.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,6 +15,7 @@ root=$(cd "$here/../../.." && pwd)
 shared=${ENCORE_SHARED:-$root/../shared}
 secs=${SECONDS_EACH:-15}
 conns=${CONNS:-16 64 256}
+workloads=${WORKLOADS:-balance purchase mix}
 port=${PORT:-18480}
 export ENCORE_MEMBERS=${ENCORE_MEMBERS:-100000}
 export ENCORE_BENCH_DIR=$here
@@ -48,13 +52,31 @@ kill -INT $wpid 2>/dev/null || true
 wait $wpid 2>/dev/null || true
 echo "enrolled in $(($(date +%s) - t0)) s" >&2
 
+# CPU ticks (user + system) of each encored thread, by thread name: "name ticks" lines.
+thread_ticks() {
+  for t in /proc/$pid/task/*; do
+    # comm may hold spaces: the fields after the ")" are counted from there.
+    local stat name
+    stat=$(cat "$t/stat" 2>/dev/null) || continue
+    name=$(cat "$t/comm" 2>/dev/null | tr ' ' '_')
+    echo "$name $(echo "${stat##*) }" | awk '{print $12 + $13}')"
+  done | awk '{ticks[$1] += $2} END {for (n in ticks) print n, ticks[n]}' | sort
+}
+
 row() {  # row NAME SCRIPT CONNS
-  local out
+  local out before
   export ENCORE_NONCE="$(date +%s%N)"  # Idempotency-Keys unique to this wrk run
+  before=$(thread_ticks)
   out=$(wrk -t2 -c"$3" -d"${secs}s" --timeout 5s --latency -s "$here/$2" "$url" | grep '^RESULT')
   # RESULT requests=.. seconds=.. rps=.. p50_ms=.. p99_ms=.. max_ms=.. non2xx=.. socket_errors=..
   eval "$(echo "${out#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
   echo "| $1 | $3 | $rps | $p50_ms | $p99_ms | $max_ms | $non2xx | $socket_errors |"
+  if [[ "${THREAD_CPU:-0}" == 1 ]]; then
+    # CPU per request by thread (µs): robust to a noisy machine, unlike the rate.
+    join <(echo "$before") <(thread_ticks) |
+      awk -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+        '{printf "  cpu/request %s %.1f us\n", $1, ($3 - $2) * 1e6 / hz / n}' >&2
+  fi
 }
 
 echo
@@ -62,9 +84,16 @@ echo "### encored over HTTP (wrk 2 threads on the same 2 cores, ${secs}s per row
 echo
 echo "| workload | connections | requests/s | p50 ms | p99 ms | max ms | non-2xx | socket errors |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for c in $conns; do row "balance read" balance.lua "$c"; done
-for c in $conns; do row "purchase (durable)" purchase.lua "$c"; done
-for c in $conns; do row "POS mix 70/20/10" pos_mix.lua "$c"; done
+for w in $workloads; do
+  for c in $conns; do
+    case $w in
+      balance) row "balance read" balance.lua "$c" ;;
+      purchase) row "purchase (durable)" purchase.lua "$c" ;;
+      mix) row "POS mix 70/20/10" pos_mix.lua "$c" ;;
+      *) echo "unknown workload $w (balance, purchase, mix)" >&2; exit 2 ;;
+    esac
+  done
+done
 
 if [[ "${PEERS:-0}" == 1 ]]; then
   kill $pid; wait $pid 2>/dev/null || true
