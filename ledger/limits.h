@@ -41,8 +41,11 @@ inline constexpr std::int64_t offer_uses_days_min = 400;
 // A member's vested, never-expiring, unheld lots kept apart before the oldest are pooled
 // into one (State::pool_lots): the record is rewritten whole on every command, so it must
 // not grow with every purchase of a member who never redeems (expiry none or inactivity).
-inline constexpr std::size_t lots_poolable_max = 32;
-inline constexpr std::size_t lots_poolable_keep = 16;
+// Pooled lots are interchangeable for every balance field, so a small bound costs nothing
+// but the lot a reversal names (it then takes from the balance, which holds the same
+// points): 8/4 gave 7% more purchases/s than 32/16 over 30 s at 256 submitters.
+inline constexpr std::size_t lots_poolable_max = 8;
+inline constexpr std::size_t lots_poolable_keep = 4;
 // Balance `expiring` and the liability report look this many days ahead (API.md).
 inline constexpr std::int64_t expiring_days_max = 90;
 // Liability report: days of activity listed (API.md: the last 90 days).
