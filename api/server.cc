@@ -112,6 +112,20 @@ asio::awaitable<Response> await_pending(PendingResponse& pending) {
   co_return pending.finish();
 }
 
+// Bytes received by the kernel that the session has not read yet (one ioctl): asked only
+// during a drain, so serving costs no extra system call.
+bool unread_on_socket(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  const std::size_t n = stream.socket().available(ec);
+  return !ec && n > 0;
+}
+
+// Whether the next request on a connection has begun to arrive: bytes of it in the
+// session's buffer or readable on the socket. Once they have, a drain must answer it.
+bool next_request_arrived(beast::tcp_stream& stream, const beast::flat_buffer& buffer) {
+  return buffer.size() > 0 || unread_on_socket(stream);
+}
+
 }  // namespace
 
 Status parse_listen_address(std::string_view text, std::string& host, std::uint16_t& port) {
@@ -291,6 +305,11 @@ class Server::Impl {
     } catch (const std::exception& e) {
       spdlog::error("connection failed: {}", e.what());
     }
+    // Bytes a client sent after a drain's last answer said close: read them away first, as
+    // unread they turn the close into a reset that could destroy that answer.
+    if (stopping_.load(std::memory_order_relaxed) && unread_on_socket(stream)) {
+      co_await linger(stream);
+    }
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.socket().close(ignored);
   }
@@ -301,17 +320,28 @@ class Server::Impl {
     std::string request_id;
     internal::RequestParts parts;  // reused by every request of the connection
     for (;;) {
-      if (stopping_.load(std::memory_order_relaxed)) co_return;
+      // A drain closes a connection between requests, unless its next request has begun
+      // to arrive: that one is read (within the read timeout) and answered, never dropped.
+      const bool draining = stopping_.load(std::memory_order_relaxed);
+      if (draining && !next_request_arrived(stream, buffer)) co_return;
       internal::RequestParser parser(parts);
       parser.header_limit(static_cast<std::uint32_t>(opts_.header_bytes_max));
       parser.body_limit(opts_.body_bytes_max);
-      // Waiting for a next request on a kept-alive connection: the idle timeout; reading
-      // one (the first, or one already arriving): the read timeout.
-      const bool waiting = buffer.size() == 0;
+      // Waiting for a next request on a kept-alive connection: the idle timeout, and the
+      // drain may cancel the wait; reading one (the first, one already arriving, or any
+      // during a drain): the read timeout.
+      const bool waiting = buffer.size() == 0 && !draining;
       stream.expires_after(waiting && !first ? opts_.idle_timeout : opts_.read_timeout);
       state.idle = waiting;
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
       state.idle = false;
+      if (ec == asio::error::operation_aborted && stopping_.load(std::memory_order_relaxed)) {
+        // The drain cancelled the wait. Bytes of a request that came before (the parser
+        // may hold its start line already) are read on with the same parser.
+        if (!parser.got_some() && !next_request_arrived(stream, buffer)) co_return;
+        stream.expires_after(opts_.read_timeout);
+        std::tie(ec, n) = co_await http::async_read_header(stream, buffer, parser, nothrow);
+      }
       const auto started = std::chrono::steady_clock::now();
       if (!ec) {
         if (beast::iequals(parts.expect, "100-continue") && !parser.is_done()) {
@@ -381,7 +411,11 @@ class Server::Impl {
       }
       res.route = route;
       res.route_index = route_index;
-      const bool keep_alive = parts.keep_alive() && !stopping_.load(std::memory_order_relaxed);
+      // During a drain the connection stays open only for a next request already arriving
+      // (pipelined): it is answered too, and the last answer says close.
+      const bool keep_alive =
+          parts.keep_alive() && (!stopping_.load(std::memory_order_relaxed) ||
+                                 next_request_arrived(stream, buffer));
       const bool ok = co_await finish(state, res, parts.version, request_id, keep_alive, started,
                                       parts.method, route);
       if (!ok || !keep_alive) co_return;

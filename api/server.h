@@ -48,7 +48,8 @@ class Server {
   // Runs the I/O threads; returns once stop() has drained the connections.
   void run();
   // Thread-safe, idempotent: stop accepting, close idle connections, let requests in
-  // flight finish (up to drain_timeout), then end run().
+  // flight finish and answer those that already arrived on kept-alive connections (up to
+  // drain_timeout; a request still arriving gets the read timeout), then end run().
   void stop();
 
  private:

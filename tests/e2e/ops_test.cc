@@ -1,6 +1,8 @@
 // Proves the operational behaviours of docs/operations.md end to end on the real encored:
 // a full writer queue (--queue-max) answers 503 unavailable with Retry-After and writes
-// nothing, and a SIGTERM drain turns /readyz 503 while it answers the requests in flight.
+// nothing, and a SIGTERM drain turns /readyz 503 while it answers the requests in flight
+// and the requests that already arrived on kept-alive connections, closes idle connections
+// at once and waits for a half-arrived request no longer than the read timeout.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -96,10 +98,14 @@ class InFlight {
     continue_status_ = client_.read().status;
   }
   int continue_status() const { return continue_status_; }
-  Reply finish() {
-    client_.send(body_);
+  // Sends the body, and after it in the same write the bytes of `pipelined` (next
+  // requests on the connection); reads the answer to this request.
+  Reply finish(const std::string& pipelined = {}) {
+    client_.send(body_ + pipelined);
     return client_.read();
   }
+  // The answer to the next pipelined request.
+  Reply read_next() { return client_.read(); }
 
  private:
   Client client_;
@@ -109,6 +115,42 @@ class InFlight {
 
 std::string head(const std::string& method, const std::string& target) {
   return method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+}
+
+// The head of a purchase by the POS key, without Content-Length and the blank line.
+std::string purchase_head(const std::string& idempotency_key) {
+  return head("POST", "/v1/events") + "Authorization: Bearer " + pos_key +
+         "\r\nContent-Type: application/json\r\nIdempotency-Key: " + idempotency_key + "\r\n";
+}
+
+// A whole purchase request: its head and body.
+std::string purchase_request(const std::string& idempotency_key, std::int64_t units) {
+  const std::string body = purchase_body(units);
+  return purchase_head(idempotency_key) + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// The answer read() gives, or status 0 with what the client saw when there is none (the
+// server closed the connection without answering).
+template <class Read>
+Reply answer_or_none(Read read) {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    Reply none;
+    none.body = std::string("no answer: ") + e.what();
+    return none;
+  }
+}
+
+// The points a purchase of `units` answered during a drain made durable: `units` when it
+// was written (201), 0 when it was refused (503 with Retry-After); a breach of the
+// contract fails the test.
+std::int64_t drained_purchase_points(const Reply& r, std::int64_t units) {
+  INFO("status " << r.status << " body " << r.body);
+  CHECK(contract_breach(r, units) == std::string());
+  CHECK(r.header("connection") == "close");
+  return r.status == 201 ? units : 0;
 }
 
 // Waits until a new connection is refused: the drain has begun (it sets /readyz to 503,
@@ -221,4 +263,70 @@ TEST_CASE("SIGTERM: /readyz turns 503 while requests in flight are answered, the
   Client c = again.client();
   CHECK(int_at(balance_of(c, "m-1"), "available") == 7);
   CHECK(again.stop() == 0);
+}
+
+TEST_CASE("SIGTERM drain: a request already sent on a kept-alive connection is answered") {
+  ServerConfig cfg;
+  cfg.extra_args = {"--drain-timeout", "60", "--read-timeout", "60"};
+  std::filesystem::path dir;
+  std::int64_t written = 7;  // A below is in flight: always written
+  {
+    Server s(cfg);
+    Client c = s.client();
+    enroll_member(c, "m-1");
+    // A: held in flight (its body unsent), which keeps the server draining.
+    InFlight a(s.port(), purchase_head("drain-a"), purchase_body(7));
+    REQUIRE(a.continue_status() == 100);
+    // C: a kept-alive connection between requests, whose next request's head has begun
+    // to arrive (no blank line yet) when the drain starts.
+    Client partial = s.client();
+    REQUIRE(partial.get("/healthz", nullptr).status == 200);
+    partial.send(purchase_head("drain-c"));
+
+    s.signal(SIGTERM);
+    REQUIRE(refuses_connections(s.port()));
+    // A's body and a whole request B in one write: B has fully arrived before A is answered.
+    const Reply ra = answer_or_none([&] { return a.finish(purchase_request("drain-b", 5)); });
+    CHECK(ra.status == 201);
+    CHECK(int_at(ra.json(), "points") == 7);
+    const Reply rb = answer_or_none([&] { return a.read_next(); });
+    written += drained_purchase_points(rb, 5);
+    // C's head and body complete: answered too, within the read timeout.
+    const std::string c_body = purchase_body(3);
+    const Reply rc = answer_or_none([&] {
+      partial.send("Content-Length: " + std::to_string(c_body.size()) + "\r\n\r\n" + c_body);
+      return partial.read();
+    });
+    written += drained_purchase_points(rc, 3);
+
+    s.keep_dir();
+    dir = s.dir();
+    CHECK(s.stop() == 0);
+  }
+  // What was answered 201 is durable, what was refused wrote nothing.
+  Server again(ServerConfig{}, dir);
+  Client c = again.client();
+  CHECK(int_at(balance_of(c, "m-1"), "available") == written);
+  CHECK(again.stop() == 0);
+}
+
+TEST_CASE("SIGTERM drain: idle connections close at once, a stalled request within the read "
+          "timeout") {
+  ServerConfig cfg;
+  cfg.extra_args = {"--drain-timeout", "60", "--idle-timeout", "60", "--read-timeout", "2"};
+  Server s(cfg);
+  Client used = s.client();
+  REQUIRE(used.get("/healthz", nullptr).status == 200);  // kept alive, now idle
+  Client fresh = s.client();                              // connected, never sent a byte
+  Client stalled = s.client();
+  REQUIRE(stalled.get("/healthz", nullptr).status == 200);
+  stalled.send(purchase_head("drain-stalled"));  // a next head that never completes
+  const auto signalled = std::chrono::steady_clock::now();
+  s.signal(SIGTERM);
+  CHECK(used.closed_by_server());
+  CHECK(fresh.closed_by_server());
+  // The stalled request holds the exit up to the read timeout (2 s), never the drain's 60 s.
+  CHECK(s.stop(std::chrono::seconds(20)) == 0);
+  CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(15));
+  CHECK(stalled.closed_by_server());
 }
