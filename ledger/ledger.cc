@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <utility>
@@ -163,6 +164,14 @@ std::string idempotency_key(const IdempotencyRequest& r) {
 
 }  // namespace
 
+KeyDigest key_digest(std::string_view key) {
+  const Hash h = internal::sha256(key);
+  KeyDigest d;
+  std::memcpy(&d.hi, h.data(), sizeof d.hi);
+  std::memcpy(&d.lo, h.data() + sizeof d.hi, sizeof d.lo);
+  return d;
+}
+
 std::string_view entry_kind_name(EntryKind kind) {
   switch (kind) {
     case EntryKind::accrual: return "accrual";
@@ -317,8 +326,9 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     if (!decode_status) return false;
     index.record = internal::be64_value(k);
     idempotency_records_ = index.record;
-    idempotency_order_.emplace_back(index.created_micros, key);
-    idempotency_.insert_or_assign(std::move(key), index);
+    const KeyDigest digest = key_digest(key);
+    idempotency_order_.emplace_back(index.created_micros, digest);
+    idempotency_.insert_or_assign(digest, index);
     return true;
   }));
   ENCORE_RETURN_IF_ERROR(decode_status);
@@ -645,11 +655,10 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
   run_timers();
   CommandOutcome out;
   out.now = now_;
-  std::string idem_key;
+  const std::string& idem_key = p.idempotency_key;
   if (p.idempotency) {
-    idem_key = idempotency_key(*p.idempotency);
     const Fingerprint& fp = p.idempotency->fingerprint;
-    auto known = idempotency_.find(idem_key);
+    auto known = idempotency_.find(p.key_digest);
     if (known != idempotency_.end()) {
       if (known->second.fingerprint != fp) {
         out.status = make_error(ErrorCode::idempotency_key_reused,
@@ -702,9 +711,9 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
       std::string value =
           encode_idempotency(idem_key, p.idempotency->fingerprint, now_.micros, out);
       batch_->put(Family::idempotency, internal::be64_key(record), value);
-      idempotency_[idem_key] = IdempotencyIndex{p.idempotency->fingerprint, now_.micros, record,
-                                                batch_number_, batch_records_.size()};
-      idempotency_order_.emplace_back(now_.micros, idem_key);
+      idempotency_[p.key_digest] = IdempotencyIndex{
+          p.idempotency->fingerprint, now_.micros, record, batch_number_, batch_records_.size()};
+      idempotency_order_.emplace_back(now_.micros, p.key_digest);
       batch_records_.push_back(std::move(value));
     }
   }
@@ -1333,7 +1342,12 @@ Result<std::unique_ptr<Ledger>> Ledger::open(LedgerOptions options,
 
 void Ledger::submit(Command command, std::optional<IdempotencyRequest> idempotency,
                     Completion done) {
-  impl_->submit(LedgerImpl::Pending{std::move(command), std::move(idempotency), std::move(done)});
+  LedgerImpl::Pending p{std::move(command), std::move(idempotency), std::move(done)};
+  if (p.idempotency) {  // hashed here, on the caller's thread, not by the writer
+    p.idempotency_key = idempotency_key(*p.idempotency);
+    p.key_digest = key_digest(p.idempotency_key);
+  }
+  impl_->submit(std::move(p));
 }
 
 std::future<CommandOutcome> Ledger::submit(Command command,

@@ -41,12 +41,28 @@ struct ReadView {
   Hash chain_head{};
 };
 
+// An idempotency key (scope \0 Idempotency-Key) by the first 16 bytes of its SHA-256,
+// computed on the submitting thread. The writer's index holds these, not strings: no
+// allocation per command, one probe without chasing a string, 16 bytes in the purge order.
+// The record keeps the key itself, which a replay checks.
+struct KeyDigest {
+  std::uint64_t hi = 0;
+  std::uint64_t lo = 0;
+  friend bool operator==(const KeyDigest&, const KeyDigest&) = default;
+};
+struct KeyDigestHash {
+  std::size_t operator()(const KeyDigest& d) const { return d.hi ^ (d.lo * 0x9e3779b97f4a7c15); }
+};
+KeyDigest key_digest(std::string_view key);
+
 class LedgerImpl {
  public:
   struct Pending {
     Command command;
     std::optional<IdempotencyRequest> idempotency;
     Completion done;
+    std::string idempotency_key{};  // scope \0 key (set with idempotency, by submit)
+    KeyDigest key_digest{};
   };
   // What a batch changed, copied by the writer for readers; published once durable.
   struct Published {
@@ -138,8 +154,8 @@ class LedgerImpl {
   bool rules_changed_ = false;
   std::set<std::string, std::less<>> known_rulesets_;
   // Looked up by key only, never iterated (purged in idempotency_order_'s order).
-  boost::unordered_flat_map<std::string, IdempotencyIndex> idempotency_;
-  std::deque<std::pair<std::int64_t, std::string>> idempotency_order_;
+  boost::unordered_flat_map<KeyDigest, IdempotencyIndex, KeyDigestHash> idempotency_;
+  std::deque<std::pair<std::int64_t, KeyDigest>> idempotency_order_;
   std::uint64_t idempotency_records_ = 0;  // the last record number stored
   std::uint64_t batch_number_ = 0;               // batches processed by this writer
   std::vector<std::string> batch_records_;  // idempotency records stored by this batch
