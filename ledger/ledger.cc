@@ -660,13 +660,9 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
     const Fingerprint& fp = p.idempotency->fingerprint;
     auto known = idempotency_.find(p.key_digest);
     if (known != idempotency_.end()) {
-      if (known->second.fingerprint != fp) {
-        out.status = make_error(ErrorCode::idempotency_key_reused,
-                                "this Idempotency-Key was used for a different request");
-        return out;
-      }
-      // The record: this batch's copy (not written yet) or the stored one. Its entries are
-      // placeholders with their seq, read back from the journal once durable (complete()).
+      // The record: this batch's copy (not written yet) or the stored one. Its key is
+      // checked before either answer (the index knows only the key's digest). Its entries
+      // are placeholders with their seq, read back from the journal once durable (complete()).
       std::string record;
       if (known->second.batch == batch_number_) {
         record = batch_records_[known->second.slot];
@@ -691,6 +687,11 @@ CommandOutcome LedgerImpl::apply_command(Pending& p) {
       }
       if (!s) {
         out.status = s;
+        return out;
+      }
+      if (known->second.fingerprint != fp) {
+        out.status = make_error(ErrorCode::idempotency_key_reused,
+                                "this Idempotency-Key was used for a different request");
         return out;
       }
       replay.replayed = true;
