@@ -7,7 +7,8 @@
 # pg-ledger.sh in the same run.
 # With THREAD_CPU=1 each row also prints (on stderr) the CPU time per request of each
 # encored thread (writer, syncer, I/O, RocksDB), which a noisy machine disturbs far less.
-# WORKLOADS="purchase" runs only some of the rows (balance, purchase, mix).
+# WORKLOADS="purchase" runs only some of the rows (balance, purchase, mix); ENCORED_ARGS
+# adds options to encored's command line (e.g. "--threads 1").
 #   SECONDS_EACH=15 ENCORE_MEMBERS=100000 CONNS="16 64 256" PEERS=1 tools/bench/http/run.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +32,7 @@ mkdir -p "$work/rules"
 cp "$shared/bench/peers/rules/encore/offers.json" "$work/rules/"
 printf 'pos:bench-pos-key\nadmin:bench-admin-key\nread:bench-read-key\n' >"$work/keys"
 "$encored" --data "$work/data" --rules "$work/rules" --listen "127.0.0.1:$port" \
-  --keys "$work/keys" --log-level warn >"$work/encored.log" 2>&1 &
+  --keys "$work/keys" --log-level warn ${ENCORED_ARGS:-} >"$work/encored.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
