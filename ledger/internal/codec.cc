@@ -327,7 +327,27 @@ std::optional<ErrorCode> error_code_named(std::string_view name) {
   return std::nullopt;
 }
 
-enum OutcomeParts : std::uint8_t { kBalance = 1, kMember = 2, kHold = 4 };
+enum OutcomeParts : std::uint8_t { kBalance = 1, kMember = 2, kHold = 4, kAllParts = 7 };
+
+// A civil date's day number whose year fits CivilDate's int, so that civil_from_days neither
+// overflows nor wraps: well beyond any date a Timestamp can fall on (~292,000 years).
+constexpr std::int64_t kCivilDaysMax = 365LL * 2'000'000'000;
+
+// False when the day is out of range.
+bool decode_civil_date(Decoder& d, CivilDate* date) {
+  const std::int64_t days = d.svarint();
+  if (days < -kCivilDaysMax || days > kCivilDaysMax) return false;
+  *date = civil_from_days(days);
+  return true;
+}
+
+// A byte naming one of an enum's values 0..last, or nullopt.
+template <typename Enum>
+std::optional<Enum> decode_enum(Decoder& d, Enum last) {
+  const std::uint8_t v = d.u8();
+  if (v > static_cast<std::uint8_t>(last)) return std::nullopt;
+  return static_cast<Enum>(v);
+}
 
 }  // namespace
 
@@ -390,6 +410,8 @@ void encode_outcome(Encoder& e, const CommandOutcome& o) {
   e.svarint(o.points);
 }
 
+// Every count is checked against the bytes by reading one item at a time (each takes at
+// least a byte): a corrupt count fails at the end of the input instead of allocating.
 bool decode_outcome(Decoder& d, CommandOutcome* o) {
   std::string code = d.str();
   if (!code.empty()) {
@@ -400,11 +422,13 @@ bool decode_outcome(Decoder& d, CommandOutcome* o) {
   }
   o->now = Timestamp{d.svarint()};
   const std::uint64_t entries = d.varint();
-  if (!d.ok() || entries > 1'000'000) return false;
-  o->entries.resize(entries);
   Seq last = 0;
-  for (Entry& entry : o->entries) entry.seq = last += d.varint();
+  for (std::uint64_t i = 0; i < entries && d.ok(); ++i) {
+    last += d.varint();
+    o->entries.emplace_back().seq = last;
+  }
   const std::uint8_t parts = d.u8();
+  if ((parts & ~kAllParts) != 0) return false;
   if ((parts & kBalance) != 0) {
     Balance& b = o->balance.emplace();
     b.member = d.str();
@@ -416,7 +440,7 @@ bool decode_outcome(Decoder& d, CommandOutcome* o) {
     const std::uint64_t n = d.varint();
     for (std::uint64_t i = 0; i < n && d.ok(); ++i) {
       ExpiringPoints x;
-      x.date = civil_from_days(d.svarint());
+      if (!decode_civil_date(d, &x.date)) return false;
       x.points = d.svarint();
       b.expiring.push_back(x);
     }
@@ -425,9 +449,11 @@ bool decode_outcome(Decoder& d, CommandOutcome* o) {
   if ((parts & kMember) != 0) {
     Member& m = o->member.emplace();
     m.id = d.str();
-    m.status = static_cast<MemberStatus>(d.u8());
+    auto status = decode_enum(d, MemberStatus::frozen);
+    if (!status) return false;
+    m.status = *status;
     m.tier = d.str();
-    if (d.u8() != 0) m.birthday = civil_from_days(d.svarint());
+    if (d.u8() != 0 && !decode_civil_date(d, &m.birthday.emplace())) return false;
     m.attributes = decode_attributes(d);
     m.enrolled_at = Timestamp{d.svarint()};
   }
@@ -436,7 +462,9 @@ bool decode_outcome(Decoder& d, CommandOutcome* o) {
     h.id = d.str();
     h.member = d.str();
     h.points = d.svarint();
-    h.status = static_cast<HoldStatus>(d.u8());
+    auto status = decode_enum(d, HoldStatus::expired);
+    if (!status) return false;
+    h.status = *status;
     h.created_at = Timestamp{d.svarint()};
     h.expires_at = Timestamp{d.svarint()};
     h.order_id = d.str();
