@@ -54,8 +54,8 @@ struct Response {
   int retry_after_seconds = 0;    // 503 on a full queue: Retry-After
   std::string_view route = "-";   // the route's pattern, for logs and metrics
   int route_index = -1;           // internal::RouteId, -1 when no route matched
-  // Set when the answer comes later (a ledger write): the session starts it and sends what
-  // it completes with. status/body are then unused.
+  // Set when the answer comes later (a ledger write): the session starts it and, once it
+  // is ready, sends what finish() makes. status/body are then unused.
   std::shared_ptr<PendingResponse> pending;
 };
 

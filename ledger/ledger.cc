@@ -621,13 +621,19 @@ void LedgerImpl::complete(std::vector<Completion>& done,
                           std::vector<CommandOutcome>& outcomes) const {
   for (std::size_t i = 0; i < done.size(); ++i) {
     CommandOutcome& o = outcomes[i];
-    // Read here, not by the writer: the journal has them (durable, never purged) now.
+    // Read once durable (by the syncer; per_batch: by the writer after its synced write):
+    // the journal has them now and never drops them. A read error may pass (unavailable:
+    // retry); a missing entry will not (internal).
     for (std::size_t k = 0; o.replayed && k < o.entries.size(); ++k) {
-      auto value = store_->get(Family::journal, internal::be64_key(o.entries[k].seq));
-      Result<Entry> entry = value && value->has_value()
-                                ? internal::decode_journal_value(**value)
-                                : Result<Entry>(make_error(ErrorCode::unavailable,
-                                                           "cannot read a replayed entry"));
+      const Seq seq = o.entries[k].seq;
+      auto value = store_->get(Family::journal, internal::be64_key(seq));
+      Result<Entry> entry =
+          !value                ? Result<Entry>(value.error())
+          : !value->has_value() ? Result<Entry>(make_error(
+                                      ErrorCode::internal, "the idempotency record names entry " +
+                                                               std::to_string(seq) +
+                                                               ", which is not in the journal"))
+                                : internal::decode_journal_value(**value);
       if (!entry) {
         o = CommandOutcome{};
         o.status = entry.error();

@@ -1,6 +1,7 @@
 // The business endpoints: parse the body into a ledger command or read, submit it, and
 // render the outcome. Writes answer through a PendingResponse completed by the ledger
-// after the batch is durable; idempotent writes store their rendered answer with it.
+// after the batch is durable and rendered on the session's thread; idempotent writes have
+// their outcome stored with the effect, and a retry renders the stored outcome.
 #include "api/internal/endpoints.h"
 
 #include <memory>
@@ -953,11 +954,14 @@ Response reload_rules(Context& ctx) {
   if (!loaded.rule_set) return internal::rules_invalid(loaded.errors);
   auto rule_set = loaded.rule_set;
   internal::Metrics* metrics = ctx.metrics;
+  ledger::Ledger* ledger = ctx.ledger;
   Response r;
   r.pending = std::make_shared<internal::LedgerWrite>(
       *ctx.ledger, ledger::SetRules{rule_set}, std::nullopt,
-      [rule_set, metrics](const ledger::CommandOutcome&) {
-        if (metrics != nullptr) metrics->set_rule_set_version(rule_set->version());
+      [rule_set, metrics, ledger](const ledger::CommandOutcome&) {
+        // The ledger's rule set now, not this reload's: answers of two reloads may be
+        // rendered in either order, the metric must end on the one in force.
+        if (metrics != nullptr) metrics->set_rule_set_version(ledger->rule_set()->version());
         Response out;
         internal::JsonWriter w(out.body);
         w.begin_object().field("version", rule_set->version()).end_object();

@@ -28,7 +28,7 @@ enum class Family : std::uint8_t {
   journal,         // be64 seq -> entry encoding + hash (a member's entries chain by prev)
   members,         // member id -> member state with its lots and offer uses
   holds,           // hold id -> hold
-  idempotency,     // be64 record number -> scope \0 key, fingerprint, created, status, body
+  idempotency,     // be64 record number -> scope \0 key, fingerprint, created, outcome
   offers,          // 'b' offer id -> budget used
   rulesets,        // version -> the rule files
   counters,        // be64 day -> daily activity
