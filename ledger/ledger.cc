@@ -243,7 +243,9 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     return make_error(ErrorCode::unavailable, "the data dir " + options_.data_dir.string() +
                                                   " has storage schema " + *schema +
                                                   "; this build reads schema " +
-                                                  std::string(kSchemaVersion));
+                                                  std::string(kSchemaVersion) +
+                                                  " (no migration before a release: use the "
+                                                  "build that wrote it, or a new data dir)");
   }
   if (last_seq) state_.last_seq = internal::be64_value(*last_seq);
   if (head && head->size() == 32) std::copy(head->begin(), head->end(), state_.chain_head.begin());
