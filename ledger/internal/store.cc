@@ -34,9 +34,11 @@ rocksdb::ColumnFamilyOptions family_options(Family family) {
       // idempotent replays): a skiplist answers at once, where a vector memtable sorts a copy
       // of itself per read (a replay held the writer 6-20 ms:
       // tests/regress/idempotency_replay_stall_test.cc). Journal and idempotency keys are
-      // numbers in write order, so each insert lands at the end, where the skiplist's insert
-      // hint makes it cheap (a hash memtable keyed by request cost more to insert and, at
-      // each flush, a sort of the whole memtable into a new skiplist: half the flush thread).
+      // numbers in write order, so each insert lands at the end, next to the last one: the
+      // skiplist's inserts measured under 1% of the writer at 256 submitters, and its insert
+      // hint option (memtable_insert_with_hint_prefix_extractor) changed nothing. A hash
+      // memtable keyed by request cost more to insert and, at each flush, a sort of the
+      // whole memtable into a new skiplist: half the flush thread.
       break;
     default:
       // Written on (nearly) every command, read only when the ledger opens or verifies:
