@@ -340,7 +340,7 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
     std::int64_t pending = 0;
     std::int64_t lots_total = 0;
     for (const auto& [seq, lot] : m.lots) {
-      state_.schedule_lot(id, seq, lot);
+      state_.schedule_lot(m, seq, lot);
       if (!lot.vested) pending += lot.remaining;
       lots_total += lot.remaining + lot.held;
     }
@@ -510,12 +510,10 @@ void LedgerImpl::writer_loop() {
   }
 }
 
-std::int64_t LedgerImpl::next_due_micros() const {
-  const auto& s = state_;
-  std::int64_t due = INT64_MAX;
+std::int64_t LedgerImpl::next_due_micros() {
+  auto& s = state_;
+  std::int64_t due = std::min(s.vest_due.next_due(), s.expire_due.next_due());
   if (!s.hold_due.empty()) due = std::min(due, s.hold_due.begin()->first);
-  if (!s.vest_due.empty()) due = std::min(due, std::get<0>(*s.vest_due.begin()));
-  if (!s.expire_due.empty()) due = std::min(due, std::get<0>(*s.expire_due.begin()));
   if (!s.inactivity_due.empty()) due = std::min(due, s.inactivity_due.begin()->first);
   if (!s.tier_due.empty()) due = std::min(due, s.tier_due.begin()->first);
   if (!idempotency_order_.empty()) {
@@ -807,27 +805,25 @@ void LedgerImpl::run_timers() {
     e.reason = "expired";
     emit(std::move(e));
   }
-  while (!s.vest_due.empty() && std::get<0>(*s.vest_due.begin()) <= now) {
-    auto [t, member, seq] = *s.vest_due.begin();
-    s.vest_due.erase(s.vest_due.begin());
-    auto& m = s.members.at(member);
-    auto lot = m.lots.find(seq);
-    if (lot == m.lots.end() || lot->second.vested) continue;
-    if (lot->second.remaining == 0) continue;
-    Entry e = make_entry(EntryKind::vest, member);
+  // Lot timers in (due time, lot seq) order, vesting first. An item is stale (dropped) unless
+  // its lot is still there with points, unvested (vesting) or vested (expiry): a lot redeemed,
+  // reversed or vested since left its item behind (LotTimers). A lot's times never change.
+  while (auto t = s.vest_due.pop_due(now)) {
+    auto lot = t->member->lots.find(t->seq);
+    if (lot == t->member->lots.end() || lot->second.vests_at.micros != t->micros) continue;
+    if (lot->second.vested || lot->second.remaining == 0) continue;
+    Entry e = make_entry(EntryKind::vest, t->member->profile.id);
     e.amount = lot->second.remaining;
-    e.lot = seq;
+    e.lot = t->seq;
     emit(std::move(e));
   }
-  while (!s.expire_due.empty() && std::get<0>(*s.expire_due.begin()) <= now) {
-    auto [t, member, seq] = *s.expire_due.begin();
-    s.expire_due.erase(s.expire_due.begin());
-    auto& m = s.members.at(member);
-    auto lot = m.lots.find(seq);
-    if (lot == m.lots.end() || !lot->second.vested || lot->second.remaining == 0) continue;
-    Entry e = make_entry(EntryKind::expiry, member);
+  while (auto t = s.expire_due.pop_due(now)) {
+    auto lot = t->member->lots.find(t->seq);
+    if (lot == t->member->lots.end() || lot->second.expires_at.micros != t->micros) continue;
+    if (!lot->second.vested || lot->second.remaining == 0) continue;
+    Entry e = make_entry(EntryKind::expiry, t->member->profile.id);
     e.points = -lot->second.remaining;
-    e.lot = seq;
+    e.lot = t->seq;
     emit(std::move(e));
   }
   while (!s.inactivity_due.empty() && s.inactivity_due.begin()->first <= now) {

@@ -102,7 +102,8 @@ class LedgerImpl {
   void process(std::vector<Pending>& batch);
   CommandOutcome apply_command(Pending& pending);
   void next_now();
-  std::int64_t next_due_micros() const;  // the earliest timer due (INT64_MAX: none)
+  // The earliest timer due (INT64_MAX: none); drops stale lot timers from the top.
+  std::int64_t next_due_micros();
   void run_timers();
   const Entry& emit(Entry entry);
   Entry make_entry(EntryKind kind, const std::string& member) const;

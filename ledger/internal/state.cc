@@ -175,14 +175,77 @@ std::int64_t MemberState::vested_remaining() const {
   return sum;
 }
 
-void State::schedule_lot(const std::string& member, Seq seq, const Lot& lot) {
-  if (!lot.vested) vest_due.emplace(lot.vests_at.micros, member, seq);
-  if (lot.expires_at != never) expire_due.emplace(lot.expires_at.micros, member, seq);
+namespace {
+// The heap's "less": the later item sinks, so the earliest (time, seq) is in front.
+bool later(const LotTimer& a, const LotTimer& b) {
+  return a.micros != b.micros ? a.micros > b.micros : a.seq > b.seq;
+}
+bool same(const LotTimer& a, const LotTimer& b) {
+  return a.micros == b.micros && a.seq == b.seq;
+}
+// Stale items a small heap may keep before a compaction (it would run too often on its own).
+constexpr std::size_t kLotTimersSlack = 64;
+}  // namespace
+
+bool LotTimers::needed(const LotTimer& t) const {
+  auto it = t.member->lots.find(t.seq);
+  if (it == t.member->lots.end()) return false;
+  return kind_ == Kind::expiry || !it->second.vested;
 }
 
-void State::unschedule_lot(const std::string& member, Seq seq, const Lot& lot) {
-  vest_due.erase({lot.vests_at.micros, member, seq});
-  expire_due.erase({lot.expires_at.micros, member, seq});
+void LotTimers::push(const LotTimer& t) {
+  heap_.push_back(t);
+  std::push_heap(heap_.begin(), heap_.end(), later);
+  // Stale items (and a lot's duplicates) outnumber the live ones: keep the heap within twice
+  // the live lots, so the work stays O(log n) per item amortized.
+  if (heap_.size() > 2 * live_ + kLotTimersSlack) compact();
+}
+
+void LotTimers::compact() {
+  std::erase_if(heap_, [&](const LotTimer& t) { return !needed(t); });
+  // Sorted earliest first is a valid heap for `later`, and puts duplicates side by side.
+  std::sort(heap_.begin(), heap_.end(), [](const LotTimer& a, const LotTimer& b) {
+    return later(b, a);
+  });
+  heap_.erase(std::unique(heap_.begin(), heap_.end(), same), heap_.end());
+}
+
+void LotTimers::schedule(const LotTimer& t) {
+  ++live_;
+  push(t);
+}
+
+void LotTimers::reschedule(const LotTimer& t) { push(t); }
+
+void LotTimers::unschedule() {
+  ENCORE_ASSERT(live_ > 0);
+  --live_;
+}
+
+std::int64_t LotTimers::next_due() {
+  while (!heap_.empty() && !needed(heap_.front())) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    heap_.pop_back();
+  }
+  return heap_.empty() ? INT64_MAX : heap_.front().micros;
+}
+
+std::optional<LotTimer> LotTimers::pop_due(std::int64_t now) {
+  if (heap_.empty() || heap_.front().micros > now) return std::nullopt;
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  LotTimer t = heap_.back();
+  heap_.pop_back();
+  return t;
+}
+
+void State::schedule_lot(MemberState& m, Seq seq, const Lot& lot) {
+  if (!lot.vested) vest_due.schedule({lot.vests_at.micros, seq, &m});
+  if (lot.expires_at != never) expire_due.schedule({lot.expires_at.micros, seq, &m});
+}
+
+void State::unschedule_lot(const Lot& lot) {
+  if (!lot.vested) vest_due.unschedule();
+  if (lot.expires_at != never) expire_due.unschedule();
 }
 
 void State::touch_lot(MemberState& m, Seq seq) {
@@ -191,7 +254,7 @@ void State::touch_lot(MemberState& m, Seq seq) {
   if (it == m.lots.end()) return;
   ENCORE_ASSERT(it->second.remaining >= 0 && it->second.held >= 0);
   if (it->second.remaining == 0 && it->second.held == 0) {
-    unschedule_lot(m.profile.id, seq, it->second);
+    unschedule_lot(it->second);
     m.lots.erase(it);
   }
 }
@@ -261,7 +324,7 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
     lot.vested = vests_at <= e.recorded_at;
     if (!lot.vested) m.pending += points;
     m.lots[e.seq] = lot;
-    schedule_lot(m.profile.id, e.seq, lot);
+    schedule_lot(m, e.seq, lot);
     touch_lot(m, e.seq);
     if (lot.vested) settle_debt(m);
   };
@@ -285,7 +348,7 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
     case EntryKind::vest: {
       Lot& lot = m.lots.at(e.lot);
       ENCORE_ASSERT(!lot.vested && lot.remaining == e.amount && lot.held == 0);
-      vest_due.erase({lot.vests_at.micros, e.member, e.lot});
+      vest_due.unschedule();
       lot.vested = true;
       m.pending -= e.amount;
       touch_lot(m, e.lot);
@@ -356,7 +419,8 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
         lot.held -= points;
         lot.remaining += points;
         released += points;
-        if (lot.expires_at != never) expire_due.emplace(lot.expires_at.micros, e.member, seq);
+        // Its expiry item may have been dropped while the hold had all its points.
+        if (lot.expires_at != never) expire_due.reschedule({lot.expires_at.micros, seq, &m});
         touch_lot(m, seq);
       }
       ENCORE_ASSERT(released == e.amount);
@@ -375,7 +439,6 @@ void State::apply(const Entry& e, const rules::RuleSet* rules) {
         Lot& lot = m.lots.at(e.lot);
         ENCORE_ASSERT(lot.vested && lot.remaining >= want);
         lot.remaining -= want;
-        expire_due.erase({lot.expires_at.micros, e.member, e.lot});
         touch_lot(m, e.lot);
       } else {
         std::int64_t got = 0;

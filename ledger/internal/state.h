@@ -71,6 +71,44 @@ struct MemberState {
   std::int64_t vested_remaining() const;
 };
 
+// A lot's vesting or expiry, due at `micros`. A lot's times never change and its seq names it
+// alone (lots are never moved between members; merged lots never expire and are vested).
+struct LotTimer {
+  std::int64_t micros = 0;
+  Seq seq = 0;
+  MemberState* member = nullptr;  // members are never erased and map nodes are stable
+};
+
+// One kind of lot timer: a binary heap of small items, earliest first, ties by lot seq (a seq
+// names one lot, so the order is total and deterministic; duplicates of an item are equal).
+// It replaced a tree keyed by (time, member id, seq): a node and a copy of the id per accrual.
+// Deletion is lazy: a lot redeemed, reversed or vested leaves its item behind, the writer acts
+// on a due item only if its lot still needs it (run_timers checks), and stale items are dropped
+// when they reach the top or, once they outnumber the live ones, all at once (compaction).
+class LotTimers {
+ public:
+  enum class Kind { vest, expiry };
+  explicit LotTimers(Kind kind) : kind_(kind) {}
+
+  void schedule(const LotTimer& t);    // a lot that needs this timer (counted once per lot)
+  void reschedule(const LotTimer& t);  // again, for a lot already counted (a hold released it)
+  void unschedule();                   // a lot no longer needs it: only counted, lazily
+  // The earliest item's time (INT64_MAX: none), after dropping items whose lot is gone (or
+  // vested, for vesting) from the top: an idle writer does not wake for them.
+  std::int64_t next_due();
+  // Removes the earliest item if it is due at `now`; the caller checks that its lot needs it.
+  std::optional<LotTimer> pop_due(std::int64_t now);
+
+ private:
+  bool needed(const LotTimer& t) const;  // its lot exists (and, for vesting, is not vested)
+  void push(const LotTimer& t);
+  void compact();
+
+  Kind kind_;
+  std::vector<LotTimer> heap_;  // std::push_heap order: the earliest (time, seq) in front
+  std::size_t live_ = 0;        // lots that need this timer: at most one item each is needed
+};
+
 struct HoldState {
   Hold hold;
   std::vector<std::pair<Seq, std::int64_t>> slices;  // lot seq -> points held from it
@@ -128,8 +166,8 @@ class State {
   // own lot while it exists, else from the balance). Bounds the member's record, which is
   // rewritten whole on every command, under the expiry policies none and inactivity.
   void pool_lots(MemberState& m);
-  void schedule_lot(const std::string& member, Seq seq, const Lot& lot);
-  void unschedule_lot(const std::string& member, Seq seq, const Lot& lot);
+  void schedule_lot(MemberState& m, Seq seq, const Lot& lot);
+  void unschedule_lot(const Lot& lot);  // the lot is erased
 
   std::map<std::string, MemberState, std::less<>> members;
   // Lookups by id without string compares down the tree: id (the map's key) -> member.
@@ -144,9 +182,9 @@ class State {
   Hash chain_head{};
   Timestamp clock_max;  // the latest recorded time
 
-  // Timers (ordered, so running them is deterministic).
-  std::set<std::tuple<std::int64_t, std::string, Seq>> vest_due;
-  std::set<std::tuple<std::int64_t, std::string, Seq>> expire_due;
+  // Timers (ordered, so running them is deterministic). Vesting runs before expiry.
+  LotTimers vest_due{LotTimers::Kind::vest};
+  LotTimers expire_due{LotTimers::Kind::expiry};
   std::set<std::pair<std::int64_t, std::string>> hold_due;
   std::set<std::pair<std::int64_t, std::string>> inactivity_due;
   // Tier checks: due time -> member ids (views of MemberState::profile.id; members are never
