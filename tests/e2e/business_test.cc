@@ -473,6 +473,71 @@ TEST_CASE("a restart on the same data dir shows identical balances and journal h
   std::filesystem::remove_all(dir, ec);
 }
 
+TEST_CASE("every kind of idempotent write replays byte for byte after a restart") {
+  // The server stores each write's outcome and renders it again for a replay: the same
+  // bytes as the first answer, for every shape of answer (member, event with offers, hold,
+  // capture with its entry, void, redemption, reversal, adjustment, a stored 409).
+  struct Write {
+    std::string path;
+    const char* key;  // the API key
+    std::string body;
+    std::string idempotency;
+    Reply first;
+  };
+  std::vector<Write> writes;
+  std::filesystem::path dir;
+  {
+    Server s;
+    s.keep_dir();
+    dir = s.dir();
+    Client c = s.client();
+    auto send = [&](std::string path, const char* key, std::string body) {
+      Write w{std::move(path), key, std::move(body),
+              "every-" + std::to_string(writes.size()), {}};
+      w.first = c.post(w.path, w.key, w.body, w.idempotency);
+      INFO(w.path << " " << w.first.body);
+      CHECK(w.first.status < 500);
+      writes.push_back(std::move(w));
+      return writes.back().first;
+    };
+    send("/v1/members", pos_key,
+         R"({"id": "m-1", "birthday": "1990-02-28", "attributes": {"city": "Lyon"}})");
+    auto bought = send("/v1/events", pos_key,
+                       R"({"member": "m-1", "type": "purchase", "channel": "store", )"
+                       R"("basket": {"total": "120.00"}})");
+    REQUIRE(bought.status == 201);
+    auto hold = send("/v1/members/m-1/holds", pos_key, R"({"points": 30, "order_id": "o-1"})");
+    REQUIRE(hold.status == 201);
+    const std::string hold_id = str(hold.json().at("hold"), "id");
+    send("/v1/holds/" + hold_id + "/capture", pos_key, R"({"points": 10})");
+    auto other = send("/v1/members/m-1/holds", pos_key, R"({"points": 5})");
+    REQUIRE(other.status == 201);
+    send("/v1/holds/" + str(other.json().at("hold"), "id") + "/void", pos_key, "{}");
+    auto redeemed = send("/v1/members/m-1/redemptions", pos_key, R"({"points": 7})");
+    REQUIRE(redeemed.status == 201);
+    send("/v1/entries/" + std::to_string(num(redeemed.json().at("entry"), "seq")) + "/reverse",
+         pos_key, R"({"points": 2, "reason": "refund"})");
+    send("/v1/members/m-1/adjustments", admin_key, R"({"points": -3, "reason": "goodwill"})");
+    CHECK(send("/v1/members/m-1/redemptions", pos_key, R"({"points": 100000})").status == 409);
+    CHECK(s.stop() == 0);
+  }
+  Server again(ServerConfig{}, dir);
+  Client c = again.client();
+  const std::string head =
+      str(c.get("/v1/journal?after=0&limit=1000", admin_key).json(), "chain_head");
+  for (const auto& w : writes) {
+    INFO(w.path << " " << w.body);
+    auto replay = c.post(w.path, w.key, w.body, w.idempotency);
+    CHECK(replay.status == w.first.status);
+    CHECK(replay.header("idempotent-replayed") == "true");
+    CHECK(replay.body == w.first.body);
+  }
+  CHECK(str(c.get("/v1/journal?after=0&limit=1000", admin_key).json(), "chain_head") == head);
+  CHECK(again.stop() == 0);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 TEST_CASE("SIGTERM while purchases are in flight: every answered write is durable") {
   std::filesystem::path dir;
   std::atomic<int> created{0};
