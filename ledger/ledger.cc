@@ -230,8 +230,16 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   ENCORE_ASSERT(options_.clock != nullptr);
   if (options_.queue_max == 0) options_.queue_max = writer_queue_max;
   if (options_.batch_max == 0) options_.batch_max = writer_batch_max;
+  if (options_.memtable_mb == 0) options_.memtable_mb = memtable_mb_default;
+  if (options_.memtable_mb < memtable_mb_min || options_.memtable_mb > memtable_mb_max) {
+    return make_error(ErrorCode::invalid_request,
+                      "the memtable size must be " + std::to_string(memtable_mb_min) + " to " +
+                          std::to_string(memtable_mb_max) + " MiB, got " +
+                          std::to_string(options_.memtable_mb));
+  }
   ENCORE_ASSIGN_OR_RETURN(store_, internal::Store::open(options_.data_dir,
-                                                         internal::OpenMode::read_write));
+                                                         internal::OpenMode::read_write,
+                                                         options_.memtable_mb));
   auto meta = [&](std::string_view key) { return store_->get(Family::meta, key); };
   ENCORE_ASSIGN_OR_RETURN(auto last_seq, meta(kMetaLastSeq));
   ENCORE_ASSIGN_OR_RETURN(auto head, meta(kMetaChainHead));

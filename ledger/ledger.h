@@ -293,6 +293,7 @@ struct LedgerOptions {
   ManualClock* manual_clock = nullptr;    // set with --manual-clock (same object as clock)
   std::size_t queue_max = 0;              // 0: limits.h default
   std::size_t batch_max = 0;              // 0: limits.h default
+  std::size_t memtable_mb = 0;            // 0: limits.h default; else memtable_mb_min..max
   std::int64_t idempotency_ttl_days = 7;
   SyncMode sync_mode = SyncMode::pipelined;
 };

@@ -23,9 +23,9 @@ Error storage_error(std::string_view what, const rocksdb::Status& s) {
   return make_error(ErrorCode::unavailable, std::string(what) + ": " + s.ToString());
 }
 
-rocksdb::ColumnFamilyOptions family_options(Family family) {
+rocksdb::ColumnFamilyOptions family_options(Family family, std::size_t memtable_mb) {
   rocksdb::ColumnFamilyOptions o;
-  o.write_buffer_size = 64 << 20;
+  o.write_buffer_size = memtable_mb << 20;
   switch (family) {
     case Family::journal:
     case Family::idempotency:
@@ -69,7 +69,8 @@ void Store::Batch::del(Family family, std::string_view key) {
 std::size_t Store::Batch::count() const { return static_cast<std::size_t>(batch_->Count()); }
 void Store::Batch::clear() { batch_->Clear(); }
 
-Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, OpenMode mode) {
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, OpenMode mode,
+                                           std::size_t memtable_mb) {
   std::unique_ptr<Store> store(new Store());
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = mode == OpenMode::read_write;
@@ -108,7 +109,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Ope
         std::find(existing.begin(), existing.end(), kFamilyNames[i]) == existing.end()) {
       continue;
     }
-    descriptors.emplace_back(kFamilyNames[i], family_options(static_cast<Family>(i)));
+    descriptors.emplace_back(kFamilyNames[i], family_options(static_cast<Family>(i), memtable_mb));
     opened.push_back(i);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/limits.h"
 #include "rules/base/status.h"
 
 namespace rocksdb {
@@ -61,7 +62,9 @@ class Store {
     std::unique_ptr<rocksdb::WriteBatch> batch_;
   };
 
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, OpenMode mode);
+  // memtable_mb: each column family's memtable size in MiB (LedgerOptions::memtable_mb).
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, OpenMode mode,
+                                             std::size_t memtable_mb = memtable_mb_default);
   ~Store();
 
   Batch new_batch();

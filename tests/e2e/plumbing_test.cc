@@ -310,6 +310,31 @@ TEST_CASE("startup is refused on a broken rules dir with every error as file:lin
   std::filesystem::remove_all(dir, ec);
 }
 
+TEST_CASE("a memtable size (--memtable-mb) out of range is refused, writing nothing") {
+  auto dir = make_temp_dir();
+  std::filesystem::create_directories(dir / "rules");
+  for (const auto& [name, text] : default_rules()) write_file(dir / "rules" / name, text);
+  write_file(dir / "keys", "admin:k\n");
+  for (const char* mb : {"2", "4096"}) {
+    auto r = run_encored({"--data", (dir / "data").string(), "--rules", (dir / "rules").string(),
+                          "--listen", "127.0.0.1:" + std::to_string(free_port()), "--keys",
+                          (dir / "keys").string(), "--memtable-mb", mb},
+                         std::chrono::seconds(20));
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.output.find("memtable size must be 4 to 1024 MiB") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "data" / "CURRENT"));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  ServerConfig cfg;
+  cfg.extra_args = {"--memtable-mb", "8"};
+  Server s(cfg);
+  Client c = s.client();
+  CHECK(c.post("/v1/members", pos_key, R"({"id": "m-1"})", "enroll").status == 201);
+  CHECK(s.stop() == 0);
+}
+
 TEST_CASE("pipelined requests on one connection are answered in order") {
   Server s;
   Client c = s.client();

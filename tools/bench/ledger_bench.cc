@@ -3,6 +3,7 @@
 // enrolling 100k members. Prints a markdown table for docs/performance.md.
 //   ledger_bench [--seconds 10] [--members 100000] [--submitters 1,16,64,256] [--data DIR]
 //                [--rules FILE] [--no-idempotency] [--drivers 2] [--sync pipelined|per_batch]
+//                [--memtable-mb N]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -277,6 +278,7 @@ int main(int argc, char** argv) {
   bool no_idempotency = false;
   int drivers_max = 2;
   std::string sync = "pipelined";
+  std::size_t memtable_mb = 0;
   int replays = 0;
   app.add_option("--seconds", seconds, "measured seconds per row (after 1 s of warm-up)");
   app.add_option("--members", members, "members enrolled first");
@@ -285,6 +287,7 @@ int main(int argc, char** argv) {
   app.add_option("--rules", rules_file, "rule file (default: the peers' 20 offers)");
   app.add_flag("--no-idempotency", no_idempotency, "submit without idempotency records");
   app.add_option("--drivers", drivers_max, "threads that submit (like API I/O threads)");
+  app.add_option("--memtable-mb", memtable_mb, "RocksDB memtable MiB per family (0: default)");
   app.add_option("--sync", sync, "pipelined (default) or per_batch")
       ->check(CLI::IsMember({"pipelined", "per_batch"}));
   app.add_option("--replays", replays,
@@ -302,6 +305,7 @@ int main(int argc, char** argv) {
   }
   SystemClock clock;
   ledger::LedgerOptions options{.data_dir = data, .clock = &clock};
+  options.memtable_mb = memtable_mb;
   options.sync_mode =
       sync == "per_batch" ? ledger::SyncMode::per_batch : ledger::SyncMode::pipelined;
   auto opened = ledger::Ledger::open(options, loaded.rule_set);

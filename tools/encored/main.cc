@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::size_t queue_max = 0;
   std::size_t batch_max = 0;
+  std::size_t memtable_mb = 0;
   app.add_option("--data", data_dir, "Data directory (created if missing)")->required();
   app.add_option("--rules", rules_dir, "Rules directory (must hold a valid rule set)")
       ->required();
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
   app.add_option("--queue-max", queue_max, "Writer queue capacity (0: the ledger's default)")
       ->capture_default_str();
   app.add_option("--batch-max", batch_max, "Commands per group commit (0: the ledger's default)")
+      ->capture_default_str();
+  app.add_option("--memtable-mb", memtable_mb,
+                 "RocksDB memtable MiB per column family (0: the ledger's default, 64)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
   }
   lopts.queue_max = queue_max;
   lopts.batch_max = batch_max;
+  lopts.memtable_mb = memtable_mb;
   auto opened = ledger::Ledger::open(lopts, loaded.rule_set);
   if (!opened) {
     std::fprintf(stderr, "encored: cannot open the ledger in %s: %s\n", data_dir.c_str(),
