@@ -22,6 +22,10 @@ inline constexpr std::size_t connections_default = 10'000;
 // still sends before closing, so the answer is not lost to a TCP reset; at most this much
 // (and at most 1 s): enough for a body a few times over the default limit.
 inline constexpr std::size_t linger_bytes_max = 1 << 20;
+// Requests a connection may still have answered once a drain began (those already sent
+// behind the one in flight). A till pipelines a handful at most; the bound keeps a client
+// that always sends one more from holding the drain open until --drain-timeout.
+inline constexpr int drain_pipelined_max = 16;
 // Idempotency-Key header (API.md: 1-128 printable ASCII).
 inline constexpr std::size_t idempotency_key_bytes_max = 128;
 // X-Request-Id taken from a request: longer or non-printable ids are replaced by ours, so a

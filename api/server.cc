@@ -17,6 +17,7 @@
 #include "api/internal/beast.h"
 #include "api/internal/metrics.h"
 #include "api/internal/request_parser.h"
+#include "api/limits.h"
 
 namespace encore::api {
 
@@ -317,6 +318,7 @@ class Server::Impl {
   asio::awaitable<void> serve(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                               SessionState& state, bool metrics_listener) {
     bool first = true;
+    int answered_draining = 0;  // answers sent since the drain began
     std::string request_id;
     internal::RequestParts parts;  // reused by every request of the connection
     for (;;) {
@@ -412,10 +414,14 @@ class Server::Impl {
       res.route = route;
       res.route_index = route_index;
       // During a drain the connection stays open only for a next request already arriving
-      // (pipelined): it is answered too, and the last answer says close.
+      // (pipelined), up to drain_pipelined_max of them: it is answered too, and the last
+      // answer says close.
+      const bool stopping = stopping_.load(std::memory_order_relaxed);
+      if (stopping) ++answered_draining;
       const bool keep_alive =
-          parts.keep_alive() && (!stopping_.load(std::memory_order_relaxed) ||
-                                 next_request_arrived(stream, buffer));
+          parts.keep_alive() &&
+          (!stopping || (answered_draining < drain_pipelined_max &&
+                         next_request_arrived(stream, buffer)));
       const bool ok = co_await finish(state, res, parts.version, request_id, keep_alive, started,
                                       parts.method, route);
       if (!ok || !keep_alive) co_return;

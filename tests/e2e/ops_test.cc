@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/limits.h"
 #include "tests/e2e/contract_support.h"
 #include "tests/e2e/harness.h"
 
@@ -308,6 +309,37 @@ TEST_CASE("SIGTERM drain: a request already sent on a kept-alive connection is a
   Client c = again.client();
   CHECK(int_at(balance_of(c, "m-1"), "available") == written);
   CHECK(again.stop() == 0);
+}
+
+TEST_CASE("SIGTERM drain: a connection that keeps pipelining gets a bounded number of answers") {
+  ServerConfig cfg;
+  cfg.extra_args = {"--drain-timeout", "60", "--read-timeout", "60"};
+  Server s(cfg);
+  Client c = s.client();
+  enroll_member(c, "m-1");
+  InFlight a(s.port(), purchase_head("drain-many"), purchase_body(2));
+  REQUIRE(a.continue_status() == 100);
+  s.signal(SIGTERM);
+  REQUIRE(refuses_connections(s.port()));
+  // A's body and twice the bound of pipelined requests in one write.
+  std::string more;
+  for (int i = 0; i < 2 * encore::api::drain_pipelined_max; ++i) {
+    more += head("GET", "/healthz") + "\r\n";
+  }
+  const Reply ra = answer_or_none([&] { return a.finish(more); });
+  CHECK(ra.status == 201);
+  int answers = 1;
+  Reply last = ra;
+  while (last.status != 0 && last.header("connection") != "close") {
+    last = answer_or_none([&] { return a.read_next(); });
+    if (last.status != 0) ++answers;
+  }
+  // Answered up to the bound, the last saying close; the rest were never read.
+  CHECK(answers == encore::api::drain_pipelined_max);
+  CHECK(last.header("connection") == "close");
+  const auto stopping = std::chrono::steady_clock::now();
+  CHECK(s.stop(std::chrono::seconds(30)) == 0);
+  CHECK(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(15));
 }
 
 TEST_CASE("SIGTERM drain: idle connections close at once, a stalled request within the read "
