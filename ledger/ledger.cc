@@ -18,6 +18,7 @@
 #include "ledger/internal/state.h"
 #include "ledger/internal/store.h"
 #include "ledger/limits.h"
+#include "rules/base/hex.h"
 
 namespace encore::ledger {
 
@@ -190,13 +191,8 @@ std::string_view entry_kind_name(EntryKind kind) {
 }
 
 std::string hash_hex(const Hash& hash) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(64);
-  for (auto b : hash) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
+  append_hex(out, hash);
   return out;
 }
 

@@ -9,6 +9,8 @@
 #include <memory>
 #include <sstream>
 
+#include "rules/base/hex.h"
+
 namespace encore::api::internal {
 
 std::string_view role_name(Role role) {
@@ -62,12 +64,8 @@ Sha256 sha256(std::string_view data) {
 }
 
 std::string to_hex(const unsigned char* data, std::size_t size) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string s(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    s[2 * i] = hex[data[i] >> 4];
-    s[2 * i + 1] = hex[data[i] & 15];
-  }
+  std::string s;
+  append_hex(s, std::span<const std::uint8_t>(data, size));
   return s;
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "rules/base/assert.h"
+#include "rules/base/hex.h"
 
 namespace encore::api::internal {
 
@@ -91,17 +92,10 @@ JsonWriter& JsonWriter::time(Timestamp t) {
 }
 
 JsonWriter& JsonWriter::hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   before_value();
-  const std::size_t at = out_.size();
-  out_.resize(at + 2 * bytes.size() + 2);
-  char* p = out_.data() + at;
-  *p++ = '"';
-  for (std::uint8_t b : bytes) {
-    *p++ = kDigits[b >> 4];
-    *p++ = kDigits[b & 15];
-  }
-  *p = '"';
+  out_.push_back('"');
+  append_hex(out_, bytes);
+  out_.push_back('"');
   return *this;
 }
 

@@ -5,6 +5,9 @@
 
 #include <cstring>
 #include <optional>
+#include <span>
+
+#include "rules/base/hex.h"
 
 namespace encore::ledger::internal {
 namespace {
@@ -49,13 +52,8 @@ std::string decode_ruleset(Decoder& d) {
       return {};
     case 1: {
       std::string_view raw = d.raw(32);
-      static constexpr char kHex[] = "0123456789abcdef";
       std::string out(kSha256Prefix);
-      for (char c : raw) {
-        auto b = static_cast<unsigned char>(c);
-        out.push_back(kHex[b >> 4]);
-        out.push_back(kHex[b & 15]);
-      }
+      append_hex(out, std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
       return out;
     }
     default:

@@ -16,6 +16,7 @@
 
 #include <date/tz.h>
 
+#include "rules/base/hex.h"
 #include "rules/base/points.h"
 #include "rules/internal/expr.h"
 #include "rules/internal/json.h"
@@ -787,12 +788,8 @@ std::string rule_set_version(const std::vector<RuleFile>& sorted_files) {
   ok &= EVP_DigestFinal_ex(ctx, digest, &digest_size);
   EVP_MD_CTX_free(ctx);
   ENCORE_ASSERT(ok == 1 && digest_size == 32);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "sha256:";
-  for (unsigned int k = 0; k < digest_size; ++k) {
-    out += kHex[digest[k] >> 4];
-    out += kHex[digest[k] & 15];
-  }
+  append_hex(out, std::span<const std::uint8_t>(digest, digest_size));
   return out;
 }
 
