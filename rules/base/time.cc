@@ -6,6 +6,30 @@
 namespace encore {
 namespace {
 
+// n as `width` decimal digits, zero-padded. REQUIRES: 0 <= n < 10^width.
+char* put_digits(char* p, int n, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  return p + width;
+}
+
+// "YYYY-MM-DD" at p (room for 24 bytes); returns the end. Dates and times in answers are
+// written this way, several per response: digits by hand, printf only for a year outside
+// 0-9999 (padded and signed as "%04d").
+char* put_date(char* p, CivilDate d) {
+  if (d.year >= 0 && d.year <= 9999) {
+    p = put_digits(p, d.year, 4);
+  } else {
+    p += std::snprintf(p, 16, "%04d", d.year);
+  }
+  *p++ = '-';
+  p = put_digits(p, d.month, 2);
+  *p++ = '-';
+  return put_digits(p, d.day, 2);
+}
+
 bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int days_in_month(int y, int m) {
@@ -80,9 +104,8 @@ Result<CivilDate> parse_civil_date(std::string_view s) {
 }
 
 std::string format_civil_date(CivilDate d) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.year, d.month, d.day);
-  return buf;
+  char buf[24];
+  return std::string(buf, put_date(buf, d));
 }
 
 Result<Timestamp> parse_rfc3339(std::string_view s) {
@@ -137,19 +160,6 @@ CivilDate utc_date(Timestamp t) {
   return civil_from_days(days);
 }
 
-namespace {
-
-// n as `width` decimal digits, zero-padded. REQUIRES: 0 <= n < 10^width.
-char* put_digits(char* p, int n, int width) {
-  for (int i = width - 1; i >= 0; --i) {
-    p[i] = static_cast<char>('0' + n % 10);
-    n /= 10;
-  }
-  return p + width;
-}
-
-}  // namespace
-
 std::string format_rfc3339(Timestamp t) {
   char buf[rfc3339_chars_max];
   return std::string(buf, format_rfc3339(t, buf));
@@ -164,24 +174,7 @@ std::size_t format_rfc3339(Timestamp t, char* out) {
     sod += 86400;
     --days;
   }
-  CivilDate d = civil_from_days(days);
-  if (d.year < 0 || d.year > 9999) {  // outside what clients send; printf pads and signs
-    const int n = micros == 0
-                      ? std::snprintf(out, rfc3339_chars_max, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                                      d.year, d.month, d.day, static_cast<int>(sod / 3600),
-                                      static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60))
-                      : std::snprintf(out, rfc3339_chars_max,
-                                      "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", d.year, d.month,
-                                      d.day, static_cast<int>(sod / 3600),
-                                      static_cast<int>(sod / 60 % 60),
-                                      static_cast<int>(sod % 60), static_cast<int>(micros));
-    return static_cast<std::size_t>(n);
-  }
-  char* p = put_digits(out, d.year, 4);
-  *p++ = '-';
-  p = put_digits(p, d.month, 2);
-  *p++ = '-';
-  p = put_digits(p, d.day, 2);
+  char* p = put_date(out, civil_from_days(days));
   *p++ = 'T';
   p = put_digits(p, static_cast<int>(sod / 3600), 2);
   *p++ = ':';
