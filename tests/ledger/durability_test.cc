@@ -8,6 +8,7 @@
 
 #include "ledger/ledger.h"
 #include "tests/ledger/ledger_test_util.h"
+#include "tests/ledger/outcome_checks.h"
 
 namespace encore::ledger::testing {
 namespace {
@@ -25,13 +26,7 @@ IdempotencyRequest idem(const std::string& key, std::uint8_t body) {
 void check_replays(const CommandOutcome& replay, const CommandOutcome& first) {
   REQUIRE(replay.replayed);
   CHECK_FALSE(first.replayed);
-  CHECK(replay.status.is_ok() == first.status.is_ok());
-  if (!first.status) {
-    CHECK(error_code_name(replay.status.code()) == error_code_name(first.status.code()));
-    CHECK(replay.status.error().detail == first.status.error().detail);
-  }
-  CHECK(replay.now == first.now);
-  REQUIRE(replay.entries.size() == first.entries.size());
+  check_same_outcome_fields(replay, first);
   for (std::size_t i = 0; i < first.entries.size(); ++i) {
     const Entry& a = replay.entries[i];
     const Entry& b = first.entries[i];
@@ -45,48 +40,6 @@ void check_replays(const CommandOutcome& replay, const CommandOutcome& first) {
     CHECK(a.hold == b.hold);
     CHECK(a.order_id == b.order_id);
   }
-  REQUIRE(replay.balance.has_value() == first.balance.has_value());
-  if (first.balance) {
-    CHECK(replay.balance->member == first.balance->member);
-    CHECK(replay.balance->available == first.balance->available);
-    CHECK(replay.balance->pending == first.balance->pending);
-    CHECK(replay.balance->held == first.balance->held);
-    CHECK(replay.balance->lifetime_earned == first.balance->lifetime_earned);
-    CHECK(replay.balance->tier == first.balance->tier);
-    CHECK(replay.balance->as_of == first.balance->as_of);
-    REQUIRE(replay.balance->expiring.size() == first.balance->expiring.size());
-    for (std::size_t i = 0; i < first.balance->expiring.size(); ++i) {
-      CHECK(replay.balance->expiring[i].date == first.balance->expiring[i].date);
-      CHECK(replay.balance->expiring[i].points == first.balance->expiring[i].points);
-    }
-  }
-  REQUIRE(replay.member.has_value() == first.member.has_value());
-  if (first.member) {
-    CHECK(replay.member->id == first.member->id);
-    CHECK(replay.member->status == first.member->status);
-    CHECK(replay.member->tier == first.member->tier);
-    CHECK(replay.member->birthday == first.member->birthday);
-    CHECK(replay.member->attributes == first.member->attributes);
-    CHECK(replay.member->enrolled_at == first.member->enrolled_at);
-  }
-  REQUIRE(replay.hold.has_value() == first.hold.has_value());
-  if (first.hold) {
-    CHECK(replay.hold->id == first.hold->id);
-    CHECK(replay.hold->member == first.hold->member);
-    CHECK(replay.hold->points == first.hold->points);
-    CHECK(replay.hold->status == first.hold->status);
-    CHECK(replay.hold->created_at == first.hold->created_at);
-    CHECK(replay.hold->expires_at == first.hold->expires_at);
-    CHECK(replay.hold->order_id == first.hold->order_id);
-    CHECK(replay.hold->captured == first.hold->captured);
-  }
-  REQUIRE(replay.offers.size() == first.offers.size());
-  for (std::size_t i = 0; i < first.offers.size(); ++i) {
-    CHECK(replay.offers[i].id == first.offers[i].id);
-    CHECK(replay.offers[i].name == first.offers[i].name);
-    CHECK(replay.offers[i].points == first.offers[i].points);
-  }
-  CHECK(replay.points == first.points);
 }
 
 }  // namespace
