@@ -1,6 +1,6 @@
 // The HTTP server: I/O threads each running their own io_context, a listener coroutine
 // handing accepted sockets round-robin to them, and one session coroutine per connection.
-// Ledger writes complete on the writer thread and are posted back to the session.
+// Ledger writes complete on a ledger thread, which posts to the session; the session renders.
 #include "api/server.h"
 
 #include <spdlog/spdlog.h>

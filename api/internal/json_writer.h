@@ -31,7 +31,7 @@ class JsonWriter {
   JsonWriter& null();
   // A decimal as a JSON string with minimal digits ("59.9").
   JsonWriter& decimal(Decimal d);
-  // Text that is already valid JSON (a stored response body, a nested document).
+  // Text that is already valid JSON (a number as it was sent).
   JsonWriter& raw(std::string_view json);
   // An RFC 3339 time and bytes as lowercase hex, as JSON strings: both are written in place
   // (no temporary string, nothing to escape); an entry has up to four times and a hash.
