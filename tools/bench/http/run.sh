@@ -6,7 +6,9 @@
 # a markdown table. With PEERS=1 it also runs the peers' limits.sh (nginx ceiling) and
 # pg-ledger.sh in the same run.
 # With THREAD_CPU=1 each row also prints (on stderr) the CPU time per request of each
-# encored thread (writer, syncer, I/O, RocksDB), which a noisy machine disturbs far less.
+# encored thread (writer, syncer, I/O, RocksDB) and of wrk, which a noisy machine disturbs
+# far less than the rates, and the ledger's commands per batch and per fsync with the mean
+# fsync time (from /metrics).
 # WORKLOADS="purchase" runs only some of the rows (balance, purchase, mix); ENCORED_ARGS
 # adds options to encored's command line (e.g. "--threads 1").
 #   SECONDS_EACH=15 ENCORE_MEMBERS=100000 CONNS="16 64 256" PEERS=1 tools/bench/http/run.sh
@@ -44,14 +46,22 @@ echo "enrolling $ENCORE_MEMBERS members..." >&2
 t0=$(date +%s)
 wrk -t2 -c64 -d600s --timeout 5s -s "$here/enroll.lua" "$url" >"$work/enroll.txt" &
 wpid=$!
-until curl -fs -H "Authorization: Bearer bench-read-key" \
-        "$url/v1/members/m-$ENCORE_MEMBERS" >/dev/null 2>&1; do
+# Every member must exist before a row starts (a purchase for a missing one is a 404): the
+# enrollments answered 201 are counted, not the last id's, which other requests may trail.
+enrolled() {
+  curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics" |
+    awk '/^encore_http_requests_total\{route="\/v1\/members",status="201"\}/ {n = $2}
+         END {print n + 0}'
+}
+until (($(enrolled) >= ENCORE_MEMBERS)); do
   sleep 0.5
   kill -0 $wpid 2>/dev/null || break
 done
 kill -INT $wpid 2>/dev/null || true
 wait $wpid 2>/dev/null || true
-echo "enrolled in $(($(date +%s) - t0)) s" >&2
+n=$(enrolled)
+((n >= ENCORE_MEMBERS)) || { echo "only $n of $ENCORE_MEMBERS members enrolled" >&2; exit 1; }
+echo "enrolled $n members in $(($(date +%s) - t0)) s" >&2
 
 # CPU ticks (user + system) of each encored thread, by thread name: "name ticks" lines.
 thread_ticks() {
@@ -64,11 +74,26 @@ thread_ticks() {
   done | awk '{ticks[$1] += $2} END {for (n in ticks) print n, ticks[n]}' | sort
 }
 
+# The ledger's counters from /metrics: "commands batches fsyncs fsync-seconds" on one line.
+ledger_counts() {
+  curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics" | awk '
+    /^encore_ledger_commands_total / {c = $2} /^encore_ledger_batches_total / {b = $2}
+    /^encore_fsync_seconds_count / {f = $2} /^encore_fsync_seconds_sum / {s = $2}
+    END {print c + 0, b + 0, f + 0, s + 0}'
+}
+
 row() {  # row NAME SCRIPT CONNS
-  local out before
+  local out before counts
   export ENCORE_NONCE="$(date +%s%N)"  # Idempotency-Keys unique to this wrk run
   before=$(thread_ticks)
-  out=$(wrk -t2 -c"$3" -d"${secs}s" --timeout 5s --latency -s "$here/$2" "$url" | grep '^RESULT')
+  counts=$(ledger_counts)
+  # wrk's own CPU (user + system seconds, bash's `time`) is printed with THREAD_CPU=1: it
+  # shares the 2 cores with encored.
+  local TIMEFORMAT='%U %S'
+  { time wrk -t2 -c"$3" -d"${secs}s" --timeout 5s --latency -s "$here/$2" "$url" \
+      >"$work/wrk.txt"; } 2>"$work/wrk-time.txt"
+  out=$(grep '^RESULT' "$work/wrk.txt")
+  wrk_cpu=$(awk '{print $1 + $2}' "$work/wrk-time.txt")
   # RESULT requests=.. seconds=.. rps=.. p50_ms=.. p99_ms=.. max_ms=.. non2xx=.. socket_errors=..
   eval "$(echo "${out#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
   echo "| $1 | $3 | $rps | $p50_ms | $p99_ms | $max_ms | $non2xx | $socket_errors |"
@@ -77,6 +102,12 @@ row() {  # row NAME SCRIPT CONNS
     join <(echo "$before") <(thread_ticks) |
       awk -v n="$requests" -v hz="$(getconf CLK_TCK)" \
         '{printf "  cpu/request %s %.1f us\n", $1, ($3 - $2) * 1e6 / hz / n}' >&2
+    awk -v s="$wrk_cpu" -v n="$requests" 'BEGIN {printf "  cpu/request wrk %.1f us\n", s * 1e6 / n}' >&2
+    # How many commands share a batch and an fsync: the writer's and syncer's fixed costs.
+    echo "$counts $(ledger_counts)" | awk '$6 > $2 && $7 > $3 {
+      printf "  commands per batch %.1f, per fsync %.1f; fsync mean %.0f us\n",
+        ($5 - $1) / ($6 - $2), ($5 - $1) / ($7 - $3), ($8 - $4) * 1e6 / ($7 - $3)
+    }' >&2
   fi
 }
 
