@@ -97,6 +97,10 @@ row() {  # row NAME SCRIPT CONNS
   # RESULT requests=.. seconds=.. rps=.. p50_ms=.. p99_ms=.. max_ms=.. non2xx=.. socket_errors=..
   eval "$(echo "${out#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
   echo "| $1 | $3 | $rps | $p50_ms | $p99_ms | $max_ms | $non2xx | $socket_errors |"
+  if ((non2xx > 0)); then  # which statuses, by route (counted since encored started)
+    curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics" |
+      grep '^encore_http_requests_total' | grep -v 'status="2' | sed 's/^/  /' >&2 || true
+  fi
   if [[ "${THREAD_CPU:-0}" == 1 ]]; then
     # CPU per request by thread (µs): robust to a noisy machine, unlike the rate.
     join <(echo "$before") <(thread_ticks) |
