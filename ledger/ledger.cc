@@ -1169,16 +1169,23 @@ Status LedgerImpl::on(CreateHold& c, CommandOutcome& out) {
   return Status::ok();
 }
 
-Status LedgerImpl::on(CaptureHold& c, CommandOutcome& out) {
-  auto it = state_.holds.find(c.hold);
+Result<Hold*> LedgerImpl::active_hold(const std::string& id) {
+  auto it = state_.holds.find(id);
   if (it == state_.holds.end()) {
-    return make_error(ErrorCode::not_found, "no hold with id '" + c.hold + "'");
+    return make_error(ErrorCode::not_found, "no hold with id '" + id + "'");
   }
   Hold& hold = it->second.hold;
   if (hold.status != HoldStatus::active) {
     return make_error(ErrorCode::hold_not_active,
-                      "hold '" + c.hold + "' is " + std::string(hold_status_name(hold.status)));
+                      "hold '" + id + "' is " + std::string(hold_status_name(hold.status)));
   }
+  return &hold;
+}
+
+Status LedgerImpl::on(CaptureHold& c, CommandOutcome& out) {
+  auto found = active_hold(c.hold);
+  if (!found) return found.error();
+  Hold& hold = **found;
   std::int64_t points = c.points.value_or(hold.points);
   if (points <= 0 || points > hold.points) {
     return invalid("points to capture must be from 1 to the " + std::to_string(hold.points) +
@@ -1203,15 +1210,9 @@ Status LedgerImpl::on(CaptureHold& c, CommandOutcome& out) {
 }
 
 Status LedgerImpl::on(VoidHold& c, CommandOutcome& out) {
-  auto it = state_.holds.find(c.hold);
-  if (it == state_.holds.end()) {
-    return make_error(ErrorCode::not_found, "no hold with id '" + c.hold + "'");
-  }
-  Hold& hold = it->second.hold;
-  if (hold.status != HoldStatus::active) {
-    return make_error(ErrorCode::hold_not_active,
-                      "hold '" + c.hold + "' is " + std::string(hold_status_name(hold.status)));
-  }
+  auto found = active_hold(c.hold);
+  if (!found) return found.error();
+  Hold& hold = **found;
   Entry r = make_entry(EntryKind::hold_release, hold.member);
   r.amount = hold.points;
   r.hold = c.hold;

@@ -128,6 +128,8 @@ class LedgerImpl {
                                                  std::string_view verb);
   // Applies a profile change and stores it (the profiles family) in this batch.
   void record_profile(internal::MemberState& m, internal::ProfileChange change);
+  // The hold a capture or void acts on: not_found, or hold_not_active with its status.
+  Result<Hold*> active_hold(const std::string& id);
   Status on(EnrollMember& c, CommandOutcome& out);
   Status on(PatchMember& c, CommandOutcome& out);
   Status on(RecordEvent& c, CommandOutcome& out);
