@@ -48,3 +48,51 @@ TEST_CASE("audit: an answer to HEAD has no body, whatever its status") {
   CHECK(member.rfind("HTTP/1.1 ", 0) == 0);
   CHECK(after_head(member).empty());
 }
+
+TEST_CASE("audit: a 404 for a path id that cannot exist is stored and replayed like any 404") {
+  // API.md: "Stored and replayed: 2xx, 404 and 409 answers"; the same key with a different
+  // request is 422. Ids no member, hold or entry can have are 404 too, so they follow suit.
+  Server s;
+  Client c = s.client();
+  enroll_member(c, "m-1");
+  admin_adjust(c, "m-1", 100);
+  const std::string long_id(65, 'a');
+  const std::string long_hold(129, 'h');
+  struct Case {
+    std::string path;
+    const char* key;
+    std::string body;
+    std::string code;
+  };
+  const Case cases[] = {
+      {"/v1/members/" + long_id + "/redemptions", pos_key, R"({"points": 1})",
+       "member_not_found"},
+      {"/v1/members/bad%20id/holds", pos_key, R"({"points": 1})", "member_not_found"},
+      {"/v1/members/" + long_id + "/adjustments", admin_key,
+       R"({"points": 1, "reason": "goodwill"})", "member_not_found"},
+      {"/v1/holds/" + long_hold + "/capture", pos_key, "{}", "not_found"},
+      {"/v1/holds/" + long_hold + "/void", pos_key, "{}", "not_found"},
+      {"/v1/entries/abc/reverse", pos_key, "{}", "not_found"},
+  };
+  int n = 0;
+  for (const auto& k : cases) {
+    CAPTURE(k.path);
+    const std::string key = "audit-404-" + std::to_string(++n);
+    auto first = c.post(k.path, k.key, k.body, key);
+    CHECK_PROBLEM(first, 404, k.code);
+    CHECK(first.header("idempotent-replayed").empty());
+    auto again = c.post(k.path, k.key, k.body, key);
+    CHECK(again.status == 404);
+    CHECK(again.body == first.body);
+    CHECK(again.header("idempotent-replayed") == "true");
+    // The same key on another request of the same API key: refused, not processed.
+    auto other = k.key == admin_key
+                     ? c.post("/v1/members/m-1/adjustments", admin_key,
+                              R"({"points": 1, "reason": "another request"})", key)
+                     : c.post("/v1/members/m-1/redemptions", pos_key, R"({"points": 1})", key);
+    CHECK_PROBLEM(other, 422, "idempotency_key_reused");
+  }
+  // Nothing was written: m-1 still has its 100 points and nothing held.
+  CHECK(int_at(balance_of(c, "m-1"), "available") == 100);
+  CHECK(int_at(balance_of(c, "m-1"), "held") == 0);
+}
