@@ -96,3 +96,16 @@ TEST_CASE("audit: a 404 for a path id that cannot exist is stored and replayed l
   CHECK(int_at(balance_of(c, "m-1"), "available") == 100);
   CHECK(int_at(balance_of(c, "m-1"), "held") == 0);
 }
+
+TEST_CASE("audit: without --manual-clock /v1/admin/clock is 404 to every method") {
+  ServerConfig cfg;
+  cfg.manual_clock = false;
+  Server s(cfg);
+  Client c = s.client();
+  for (const std::string method : {"GET", "PUT", "DELETE"}) {
+    CAPTURE(method);
+    auto r = c.request(method, "/v1/admin/clock", with_key(admin_key, {}));
+    CHECK_PROBLEM(r, 404, "not_found");
+    CHECK(r.header("allow").empty());
+  }
+}
