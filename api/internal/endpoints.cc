@@ -297,9 +297,9 @@ Response member_patch(const Call& c) {
   ledger::PatchMember cmd;
   cmd.id = *id;
   Status st = parse_body(c, {"attributes", "birthday", "status"}, [&](std::size_t i, sj::value& v) {
+    if (take_null(v)) return Status::ok();
     switch (i) {
       case 0: {
-        if (take_null(v)) return Status::ok();
         ENCORE_ASSIGN_OR_RETURN(auto attrs, read_attributes(v, "attributes", true));
         for (auto& [k, val] : attrs) cmd.attributes[std::move(k)] = std::move(val);
         return Status::ok();

@@ -109,3 +109,22 @@ TEST_CASE("audit: without --manual-clock /v1/admin/clock is 404 to every method"
     CHECK(r.header("allow").empty());
   }
 }
+
+TEST_CASE("audit: PATCH takes null for birthday and status as not given, like every field") {
+  // docs/api.md: optional fields may be sent as null to mean "not given"; API.md gives
+  // PATCH's birthday and status as optional.
+  Server s;
+  Client c = s.client();
+  const std::string member =
+      R"({"id": "m-1", "birthday": "1990-05-17", "attributes": {"city": "Oslo"}})";
+  auto created = c.post("/v1/members", pos_key, member, "enroll-m-1");
+  REQUIRE(created.status == 201);
+  auto r = c.patch("/v1/members/m-1", pos_key,
+                   R"({"birthday": null, "status": null, "attributes": {"vip": true}})");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  const auto m = r.json();
+  CHECK(str_at(m, "birthday") == "1990-05-17");
+  CHECK(str_at(m, "status") == "active");
+  CHECK(m.at("attributes").at("vip").as_bool());
+  CHECK(str_at(m.at("attributes"), "city") == "Oslo");
+}
