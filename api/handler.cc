@@ -85,6 +85,13 @@ Response readyz(const Context& ctx) {
   return text_response(200, R"({"status":"ready"})", "application/json");
 }
 
+// API.md: /v1/admin/clock exists only when the server was started with --manual-clock;
+// without it, the path is unknown to every method (404, not 405).
+bool clock_path_absent(std::string_view path, const Context& ctx) {
+  return ctx.manual_clock == nullptr &&
+         path == internal::route(internal::RouteId::admin_clock).pattern;
+}
+
 // The route-independent checks, then the endpoint.
 Response dispatch(const Request& req, Context& ctx, const internal::Route& route,
                   std::string_view path, std::string_view param, std::string_view query) {
@@ -92,9 +99,6 @@ Response dispatch(const Request& req, Context& ctx, const internal::Route& route
   if (req.metrics_listener && route.id != RouteId::metrics && route.id != RouteId::healthz &&
       route.id != RouteId::readyz) {
     return problem(ErrorCode::not_found, "only /metrics, /healthz and /readyz are served here");
-  }
-  if (route.id == RouteId::admin_clock && ctx.manual_clock == nullptr) {
-    return problem(ErrorCode::not_found, "no such path (the server runs on the wall clock)");
   }
   if (route.id == RouteId::healthz) return text_response(200, R"({"status":"ok"})",
                                                         "application/json");
@@ -233,6 +237,9 @@ Response handle(const Request& req, Context& ctx) {
   const std::string_view path = target.substr(0, q);
   const std::string_view query =
       q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  if (clock_path_absent(path, ctx)) {
+    return problem(ErrorCode::not_found, "no such path (the server runs on the wall clock)");
+  }
   internal::RouteMatch m = internal::match_route(req.method, path);
   if (m.route == nullptr) {
     if (m.path_known) {

@@ -69,9 +69,10 @@ void new_request_id(std::string& id) {
 
 // Appends the response's status line and headers, as Beast would serialize them, to out:
 // written by hand into a buffer the session reuses, since Beast's fields allocate one node
-// per header on every response.
+// per header on every response. An answer to HEAD has no body, so no Content-Length either:
+// one would have to be the length of a GET's answer, which was not made.
 void append_head(std::string& out, const Response& r, unsigned version,
-                 std::string_view request_id, bool keep_alive) {
+                 std::string_view request_id, bool keep_alive, bool with_body) {
   const auto field = [&out](std::string_view name, std::string_view value) {
     out.append(name).append(": ").append(value).append("\r\n");
   };
@@ -95,7 +96,7 @@ void append_head(std::string& out, const Response& r, unsigned version,
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
   if (version >= 11 && !keep_alive) field("Connection", "close");
   if (version < 11 && keep_alive) field("Connection", "keep-alive");
-  field("Content-Length", number(r.body.size()));
+  if (with_body) field("Content-Length", number(r.body.size()));
   out.append("\r\n");
 }
 
@@ -373,7 +374,7 @@ class Server::Impl {
                          : problem(ErrorCode::invalid_request,
                                    "malformed HTTP request: " + ec.message());
         new_request_id(request_id);
-        if (co_await finish(state, r, 11, request_id, false, started, "-", "-")) {
+        if (co_await finish(state, r, 11, request_id, false, true, started, "-", "-")) {
           co_await linger(stream);
         }
         co_return;
@@ -422,8 +423,10 @@ class Server::Impl {
           parts.keep_alive() &&
           (!stopping || (answered_draining < drain_pipelined_max &&
                          next_request_arrived(stream, buffer)));
-      const bool ok = co_await finish(state, res, parts.version, request_id, keep_alive, started,
-                                      parts.method, route);
+      // HTTP: the answer to a HEAD has no body; one sent would be read as the next answer.
+      const bool with_body = parts.verb != http::verb::head;
+      const bool ok = co_await finish(state, res, parts.version, request_id, keep_alive,
+                                      with_body, started, parts.method, route);
       if (!ok || !keep_alive) co_return;
       first = false;
     }
@@ -445,17 +448,18 @@ class Server::Impl {
     }
   }
 
-  // Writes the answer, logs one line, counts it. False when the write failed.
+  // Writes the answer (its body unless with_body is false), logs one line, counts it. False
+  // when the write failed.
   asio::awaitable<bool> finish(SessionState& state, Response& r, unsigned version,
-                               std::string_view request_id, bool keep_alive,
+                               std::string_view request_id, bool keep_alive, bool with_body,
                                std::chrono::steady_clock::time_point started,
                                std::string_view method, std::string_view route) {
     const int status = r.status;
     const int route_index = r.route_index;
     state.head.clear();
-    append_head(state.head, r, version, request_id, keep_alive);
-    const std::array<asio::const_buffer, 2> message = {asio::buffer(state.head),
-                                                       asio::buffer(r.body)};
+    append_head(state.head, r, version, request_id, keep_alive, with_body);
+    const std::array<asio::const_buffer, 2> message = {
+        asio::buffer(state.head), asio::buffer(r.body.data(), with_body ? r.body.size() : 0)};
     beast::buffers_suffix<std::array<asio::const_buffer, 2>> unsent(message);
     // An answer usually fits the socket's send buffer: one non-blocking send, without the
     // timer and the trip through the scheduler of an asynchronous write. What does not fit
