@@ -40,6 +40,10 @@ constexpr std::string_view kSchemaVersion = "3";
 
 Error invalid(std::string detail) { return make_error(ErrorCode::invalid_request, detail); }
 
+Error stopped_after_storage_error() {
+  return make_error(ErrorCode::unavailable, "the ledger stopped after a storage error");
+}
+
 Error member_not_found(std::string_view id) {
   return make_error(ErrorCode::member_not_found, "no member with id '" + std::string(id) + "'");
 }
@@ -235,7 +239,8 @@ Status LedgerImpl::open(std::shared_ptr<const rules::RuleSet> rule_set) {
   }
   ENCORE_ASSIGN_OR_RETURN(store_, internal::Store::open(options_.data_dir,
                                                          internal::OpenMode::read_write,
-                                                         options_.memtable_mb));
+                                                         options_.memtable_mb,
+                                                         options_.file_system));
   auto meta = [&](std::string_view key) { return store_->get(Family::meta, key); };
   ENCORE_ASSIGN_OR_RETURN(auto last_seq, meta(kMetaLastSeq));
   ENCORE_ASSIGN_OR_RETURN(auto head, meta(kMetaChainHead));
@@ -443,7 +448,7 @@ void LedgerImpl::submit(Pending pending) {
   {
     std::lock_guard lock(queue_mu_);
     if (failed_.load()) {
-      refused = make_error(ErrorCode::unavailable, "the ledger stopped after a storage error");
+      refused = stopped_after_storage_error();
     } else if (stopping_) {
       refused = make_error(ErrorCode::unavailable, "the ledger is shutting down");
     } else if (queue_.size() >= options_.queue_max) {
@@ -493,7 +498,7 @@ void LedgerImpl::writer_loop() {
     if (failed_.load()) {
       for (auto& p : batch) {
         CommandOutcome out;
-        out.status = make_error(ErrorCode::unavailable, "the ledger stopped after a storage error");
+        out.status = stopped_after_storage_error();
         if (p.done) p.done(std::move(out));
       }
     } else {
@@ -554,11 +559,16 @@ void LedgerImpl::process(std::vector<Pending>& batch) {
   for (auto& p : batch) done.push_back(std::exchange(p.done, nullptr));
   const bool pipelined = options_.sync_mode == SyncMode::pipelined;
   const auto write_start = std::chrono::steady_clock::now();
-  Status written = store_->write(*batch_, pipelined ? internal::Durability::buffered
-                                                    : internal::Durability::sync);
+  Status written;
+  {
+    std::lock_guard lock(wal_mu_);  // see flush_wal()
+    written = failed_.load() ? Status(stopped_after_storage_error())
+                             : store_->write(*batch_, pipelined ? internal::Durability::buffered
+                                                                : internal::Durability::sync);
+    if (!written) failed_.store(true);
+  }
   if (!pipelined && written) record_fsync(std::chrono::steady_clock::now() - write_start);
   if (!written) {
-    failed_.store(true);
     fail_all(done, written.error().detail);
     return;
   }
@@ -590,7 +600,8 @@ void LedgerImpl::syncer_loop() {
     sync_cv_.notify_all();  // room for the writer
     if (!broken) {
       const auto sync_start = std::chrono::steady_clock::now();
-      Status synced = store_->sync_wal();
+      Status synced = flush_wal();
+      if (synced) synced = store_->sync_wal();
       if (synced) record_fsync(std::chrono::steady_clock::now() - sync_start);
       if (!synced) {
         broken = true;
@@ -607,6 +618,21 @@ void LedgerImpl::syncer_loop() {
       complete(item.done, item.outcomes);
     }
   }
+}
+
+// The WAL's buffer goes to the kernel with the writer's writes kept out, and not at all once
+// either failed: RocksDB (Debian builds it with its assertions on) aborts the process when a
+// WAL writer that saw an I/O error is written to again, as the writer's next batch would be
+// after a failed flush (a full disk). The fsync that follows runs beside the writer's writes;
+// RocksDB allows that, and a failed fsync lets later writes fail without aborting. Left open:
+// a write of the writer's own that fails (a memtable switch's) just before the syncer's fsync
+// starts; it needs both a failing disk and that timing.
+Status LedgerImpl::flush_wal() {
+  std::lock_guard lock(wal_mu_);
+  if (failed_.load()) return stopped_after_storage_error();
+  Status flushed = store_->flush_wal();
+  if (!flushed) failed_.store(true);
+  return flushed;
 }
 
 void LedgerImpl::record_fsync(std::chrono::steady_clock::duration took) {

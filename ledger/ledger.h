@@ -22,6 +22,10 @@
 #include "rules/base/time.h"
 #include "rules/rules.h"
 
+namespace rocksdb {
+class FileSystem;
+}  // namespace rocksdb
+
 namespace encore::ledger {
 
 // ---- Objects (API.md's fields; the HTTP layer renders them) --------------------
@@ -296,6 +300,9 @@ struct LedgerOptions {
   std::size_t memtable_mb = 0;            // 0: limits.h default; else memtable_mb_min..max
   std::int64_t idempotency_ttl_days = 7;
   SyncMode sync_mode = SyncMode::pipelined;
+  // Tests only: the file system RocksDB writes through, in place of the operating system's
+  // (tests/ledger/power_loss_test.cc drops what was never synced). Null: the default.
+  std::shared_ptr<rocksdb::FileSystem> file_system{};
 };
 
 struct LedgerStats {

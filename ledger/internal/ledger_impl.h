@@ -119,6 +119,8 @@ class LedgerImpl {
   void complete(std::vector<Completion>& done, std::vector<CommandOutcome>& outcomes) const;
   static void fail_all(std::vector<Completion>& done, const std::string& detail);
   void syncer_loop();
+  // The syncer's first step: the WAL buffer to the kernel, never beside a store write.
+  Status flush_wal();
   // Adds one WAL sync's duration to stats_ (metrics only; never read by apply).
   void record_fsync(std::chrono::steady_clock::duration took);
 
@@ -187,6 +189,8 @@ class LedgerImpl {
   std::thread writer_;
 
   // Syncer (SyncMode::pipelined).
+  // Held by the writer's store writes and the syncer's WAL flushes (LedgerImpl::flush_wal).
+  std::mutex wal_mu_;
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::deque<Written> sync_queue_;

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -70,9 +72,14 @@ std::size_t Store::Batch::count() const { return static_cast<std::size_t>(batch_
 void Store::Batch::clear() { batch_->Clear(); }
 
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, OpenMode mode,
-                                           std::size_t memtable_mb) {
+                                           std::size_t memtable_mb,
+                                           std::shared_ptr<rocksdb::FileSystem> file_system) {
   std::unique_ptr<Store> store(new Store());
   rocksdb::DBOptions db_options;
+  if (file_system) {
+    store->env_ = rocksdb::NewCompositeEnv(file_system);
+    db_options.env = store->env_.get();
+  }
   db_options.create_if_missing = mode == OpenMode::read_write;
   db_options.create_missing_column_families = mode == OpenMode::read_write;
   db_options.max_background_jobs = 2;
@@ -165,11 +172,20 @@ Status Store::write(Batch& batch, Durability durability) {
   return Status::ok();
 }
 
+Status Store::flush_wal() {
+  if (fail_writes_.load()) {
+    return make_error(ErrorCode::unavailable, "flush WAL: IO error: injected by a test");
+  }
+  auto s = db_->FlushWAL(/*sync=*/false);
+  if (!s.ok()) return storage_error("flush WAL", s);
+  return Status::ok();
+}
+
 Status Store::sync_wal() {
   if (fail_writes_.load()) {
     return make_error(ErrorCode::unavailable, "sync WAL: IO error: injected by a test");
   }
-  auto s = db_->FlushWAL(/*sync=*/true);
+  auto s = db_->SyncWAL();
   if (!s.ok()) return storage_error("sync WAL", s);
   return Status::ok();
 }

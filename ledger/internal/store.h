@@ -18,6 +18,8 @@
 
 namespace rocksdb {
 class DB;
+class Env;
+class FileSystem;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -63,8 +65,11 @@ class Store {
   };
 
   // memtable_mb: each column family's memtable size in MiB (LedgerOptions::memtable_mb).
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, OpenMode mode,
-                                             std::size_t memtable_mb = memtable_mb_default);
+  // file_system: null for the operating system's (LedgerOptions::file_system).
+  static Result<std::unique_ptr<Store>> open(
+      const std::filesystem::path& dir, OpenMode mode,
+      std::size_t memtable_mb = memtable_mb_default,
+      std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
   ~Store();
 
   Batch new_batch();
@@ -72,7 +77,10 @@ class Store {
   Status write_sync(Batch& batch) { return write(batch, Durability::sync); }
   Status write(Batch& batch, Durability durability);
   // Writes out and fsyncs the write-ahead log: every batch written before is durable when it
-  // returns.
+  // returns. In two steps, so that a caller can keep writes out of the first one:
+  // flush_wal() hands RocksDB's WAL buffer to the kernel (write()), sync_wal() fsyncs every
+  // WAL file up to what was flushed while writes may go on.
+  Status flush_wal();
   Status sync_wal();
   Result<std::optional<std::string>> get(Family family, std::string_view key) const;
   // Calls fn(key, value) for keys in [start, end) ascending (end "" = to the end) until
@@ -89,6 +97,7 @@ class Store {
   Store() = default;
   rocksdb::ColumnFamilyHandle* handle(Family family) const;
 
+  std::unique_ptr<rocksdb::Env> env_;  // with a file_system only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Family
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
