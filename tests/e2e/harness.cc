@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,7 +199,8 @@ bool Client::closed_by_server() {
 
 namespace {
 
-int spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {
+int spawn(const std::vector<std::string>& args, const std::filesystem::path& log,
+          std::optional<std::uint64_t> file_size_limit = std::nullopt) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -210,6 +212,13 @@ int spawn(const std::vector<std::string>& args, const std::filesystem::path& log
       dup2(fd, 1);
       dup2(fd, 2);
       close(fd);
+    }
+    if (file_size_limit) {
+      // An ignored signal stays ignored across exec: writes past the limit fail (EFBIG)
+      // instead of killing the process.
+      signal(SIGXFSZ, SIG_IGN);
+      const rlimit limit{*file_size_limit, *file_size_limit};
+      setrlimit(RLIMIT_FSIZE, &limit);
     }
     execv(argv[0], argv.data());
     _exit(127);
@@ -278,7 +287,7 @@ void Server::launch() {
                                    "2"};
   if (config_.manual_clock) args.push_back("--manual-clock");
   for (const auto& a : config_.extra_args) args.push_back(a);
-  pid_ = spawn(args, dir_ / "encored.log");
+  pid_ = spawn(args, dir_ / "encored.log", config_.file_size_limit);
   // Wait for /readyz.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -74,6 +74,9 @@ struct ServerConfig {
   std::map<std::string, std::string> rules = default_rules();
   bool manual_clock = true;
   std::vector<std::string> extra_args;
+  // When set, no file encored writes may grow past this many bytes (RLIMIT_FSIZE, with
+  // SIGXFSZ ignored): a write beyond it fails with EFBIG, as on a full disk.
+  std::optional<std::uint64_t> file_size_limit;
 };
 
 // A running encored. The destructor kills it if stop() was not called.
