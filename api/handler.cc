@@ -219,6 +219,9 @@ void add_ledger_metrics(Context& context) {
             "Commands refused because the writer's queue was full.", s.rejected_queue_full);
     gauge("encore_ledger_queue_depth", "Commands waiting for the writer.", s.queue_depth);
     gauge("encore_ledger_last_seq", "The last journal seq.", s.last_seq);
+    gauge("encore_ledger_storage_failed",
+          "1 once a storage error stopped the writer (writes 503 until a restart), else 0.",
+          ledger->healthy() ? 0 : 1);
     out += "# HELP encore_ledger_batches_by_size_total Batches by size: min..2*min-1 "
            "commands.\n";
     out += "# TYPE encore_ledger_batches_by_size_total counter\n";

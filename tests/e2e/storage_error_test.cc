@@ -1,8 +1,8 @@
 // Proves what docs/operations.md and docs/storage.md say of a storage error, on the real
 // encored: once the disk refuses a write (here the WAL cannot grow: RLIMIT_FSIZE, EFBIG, as
-// on a full disk) writes are answered 503 unavailable, reads go on, /readyz is 503 and the
-// process stays up; after a restart every purchase answered 201 is there, and a retry of
-// each refused one applies it once.
+// on a full disk) writes are answered 503 unavailable, reads go on, /readyz is 503, /metrics
+// says encore_ledger_storage_failed 1 and the process stays up; after a restart every
+// purchase answered 201 is there, and a retry of each refused one applies it once.
 //
 // Before the syncer's WAL flush was kept apart from the writer's writes, the writer's next
 // batch after the failed flush appended to the failed WAL writer and RocksDB's assertion
@@ -98,6 +98,8 @@ TEST_CASE("a storage error: writes 503, reads go on, /readyz 503, nothing acknow
   Reply more = after.post("/v1/events", pos_key, kPurchase, "disk-after");
   CHECK(more.status == 503);
   CHECK(more.code() == "unavailable");
+  const std::string metrics = after.get("/metrics", admin_key).body;
+  CHECK(metrics.find("\nencore_ledger_storage_failed 1\n") != std::string::npos);
   // Reads show what was acknowledged, nothing that was not synced.
   CHECK(int_at(balance_of(after, "m-1"), "available") == acknowledged * kPoints);
   CHECK(s.stop() >= 0);  // exited, not killed by a signal (an assertion's abort)
@@ -106,6 +108,8 @@ TEST_CASE("a storage error: writes 503, reads go on, /readyz 503, nothing acknow
   // now or replay (written before the error yet never acknowledged), each counted once.
   Server again(ServerConfig{}, s.dir());
   Client r = again.client();
+  CHECK(r.get("/metrics", admin_key).body.find("\nencore_ledger_storage_failed 0\n") !=
+        std::string::npos);
   for (const auto& p : sent) {
     CAPTURE(p.key);
     Reply retry = r.post("/v1/events", pos_key, kPurchase, p.key);
