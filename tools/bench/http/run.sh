@@ -46,12 +46,14 @@ echo "enrolling $ENCORE_MEMBERS members..." >&2
 t0=$(date +%s)
 wrk -t2 -c64 -d600s --timeout 5s -s "$here/enroll.lua" "$url" >"$work/enroll.txt" &
 wpid=$!
+# encored's /metrics text.
+metrics() { curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics"; }
+
 # Every member must exist before a row starts (a purchase for a missing one is a 404): the
 # enrollments answered 201 are counted, not the last id's, which other requests may trail.
 enrolled() {
-  curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics" |
-    awk '/^encore_http_requests_total\{route="\/v1\/members",status="201"\}/ {n = $2}
-         END {print n + 0}'
+  metrics | awk '/^encore_http_requests_total\{route="\/v1\/members",status="201"\}/ {n = $2}
+    END {print n + 0}'
 }
 until (($(enrolled) >= ENCORE_MEMBERS)); do
   sleep 0.5
@@ -76,7 +78,7 @@ thread_ticks() {
 
 # The ledger's counters from /metrics: "commands batches fsyncs fsync-seconds" on one line.
 ledger_counts() {
-  curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics" | awk '
+  metrics | awk '
     /^encore_ledger_commands_total / {c = $2} /^encore_ledger_batches_total / {b = $2}
     /^encore_fsync_seconds_count / {f = $2} /^encore_fsync_seconds_sum / {s = $2}
     END {print c + 0, b + 0, f + 0, s + 0}'
@@ -98,8 +100,7 @@ row() {  # row NAME SCRIPT CONNS
   eval "$(echo "${out#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
   echo "| $1 | $3 | $rps | $p50_ms | $p99_ms | $max_ms | $non2xx | $socket_errors |"
   if ((non2xx > 0)); then  # which statuses, by route (counted since encored started)
-    curl -fs -H "Authorization: Bearer bench-admin-key" "$url/metrics" |
-      grep '^encore_http_requests_total' | grep -v 'status="2' | sed 's/^/  /' >&2 || true
+    metrics | grep '^encore_http_requests_total' | grep -v 'status="2' | sed 's/^/  /' >&2 || true
   fi
   if [[ "${THREAD_CPU:-0}" == 1 ]]; then
     # CPU per request by thread (µs): robust to a noisy machine, unlike the rate.
