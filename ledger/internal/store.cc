@@ -161,33 +161,33 @@ Store::Batch Store::new_batch() {
   return b;
 }
 
-Status Store::write(Batch& batch, Durability durability) {
+// One write to RocksDB: refused at once while a test injects failures, else RocksDB's error
+// with what was being done.
+template <typename Op>
+Status Store::writing(std::string_view what, Op&& op) {
   if (fail_writes_.load()) {
-    return make_error(ErrorCode::unavailable, "write batch: IO error: injected by a test");
+    return make_error(ErrorCode::unavailable,
+                      std::string(what) + ": IO error: injected by a test");
   }
-  rocksdb::WriteOptions options;
-  options.sync = durability == Durability::sync;
-  auto s = db_->Write(options, batch.batch_.get());
-  if (!s.ok()) return storage_error("write batch", s);
+  rocksdb::Status s = op();
+  if (!s.ok()) return storage_error(what, s);
   return Status::ok();
+}
+
+Status Store::write(Batch& batch, Durability durability) {
+  return writing("write batch", [&] {
+    rocksdb::WriteOptions options;
+    options.sync = durability == Durability::sync;
+    return db_->Write(options, batch.batch_.get());
+  });
 }
 
 Status Store::flush_wal() {
-  if (fail_writes_.load()) {
-    return make_error(ErrorCode::unavailable, "flush WAL: IO error: injected by a test");
-  }
-  auto s = db_->FlushWAL(/*sync=*/false);
-  if (!s.ok()) return storage_error("flush WAL", s);
-  return Status::ok();
+  return writing("flush WAL", [&] { return db_->FlushWAL(/*sync=*/false); });
 }
 
 Status Store::sync_wal() {
-  if (fail_writes_.load()) {
-    return make_error(ErrorCode::unavailable, "sync WAL: IO error: injected by a test");
-  }
-  auto s = db_->SyncWAL();
-  if (!s.ok()) return storage_error("sync WAL", s);
-  return Status::ok();
+  return writing("sync WAL", [&] { return db_->SyncWAL(); });
 }
 
 Result<std::optional<std::string>> Store::get(Family family, std::string_view key) const {

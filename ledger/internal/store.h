@@ -96,6 +96,8 @@ class Store {
  private:
   Store() = default;
   rocksdb::ColumnFamilyHandle* handle(Family family) const;
+  template <typename Op>
+  Status writing(std::string_view what, Op&& op);
 
   std::unique_ptr<rocksdb::Env> env_;  // with a file_system only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
