@@ -9,8 +9,9 @@
 //
 // It fails if the writer or the syncer answered a batch before its WAL bytes were synced:
 // e.g. with Store::sync_wal calling FlushWAL(false) (written, not synced), acknowledged
-// purchases are gone after the cut and their retries apply anew. Directory entries are not
-// simulated: a file created is assumed to stay (RocksDB fsyncs the directory for that).
+// purchases are gone after the cut and their retries apply anew. Not simulated: lost
+// directory entries (a file created is assumed to stay), torn pages (files are cut cleanly at
+// their synced length) and a disk on which only fsync fails.
 #include <doctest/doctest.h>
 
 #include <rocksdb/file_system.h>
